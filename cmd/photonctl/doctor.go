@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/photonctl/photonctl/pkg/doctor"
+)
+
+type doctorOptions struct {
+	g    *globalOptions
+	Only []string
+}
+
+func newDoctorCmd(g *globalOptions, runF func(*doctorOptions) error) *cobra.Command {
+	opts := &doctorOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the host for everything a DPDK dataplane needs, with fixes",
+		Long: `doctor checks every step setup makes and every known pitfall, in the order of
+the procedure: kernel & IOMMU, SR-IOV, Mellanox & OFED, interface names,
+hugepages, DPDK & F-Stack, f-stack.conf, dataplane. Each warning and failure
+comes with its fix. It changes nothing. Exit code 1 when a check fails.`,
+		Example: `  photonctl doctor
+  photonctl doctor --only hugepages,kernel
+  photonctl doctor --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return doctorRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringSliceVar(&opts.Only, "only", nil, "check only these `GROUPS` (kernel, sriov, mlnx, names, hugepages, dpdk, fstackconf, dataplane)")
+	return cmd
+}
+
+func doctorRun(ctx context.Context, opts *doctorOptions) error {
+	g := opts.g
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	s, err := g.LoadSpec()
+	if err != nil {
+		return err
+	}
+	env, err := g.Env(s)
+	if err != nil {
+		return err
+	}
+	rep, err := doctor.Run(ctx, env, checks(), opts.Only)
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	if g.JSON() {
+		if err := writeJSON(g.Out, rep); err != nil {
+			return err
+		}
+	} else {
+		printDoctor(g.Out, rep)
+	}
+	if rep.Failed() {
+		return withCode(ExitFailure, nil)
+	}
+	return nil
+}
+
+func printDoctor(w io.Writer, r *doctor.Report) {
+	group := ""
+	for _, c := range r.Checks {
+		if c.Group != group {
+			group = c.Group
+			fmt.Fprintf(w, "%s\n", doctor.GroupTitles[group])
+		}
+		fmt.Fprintf(w, "  %-4s %-28s %s\n", c.Status, c.ID, c.Detail)
+		if c.Fix != "" && (c.Status == doctor.Warn || c.Status == doctor.Fail) {
+			fmt.Fprintf(w, "       fix: %s\n", c.Fix)
+		}
+	}
+	fmt.Fprintf(w, "%d ok, %d warn, %d fail, %d skip\n", r.Summary.OK, r.Summary.Warn, r.Summary.Fail, r.Summary.Skip)
+}

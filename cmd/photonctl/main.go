@@ -1,0 +1,13 @@
+// Command photonctl gets a Linux host ready for a DPDK dataplane and runs one:
+// kernel arguments, SR-IOV VFs, Mellanox firmware, stable interface names,
+// hugepages and f-stack.conf (setup), a diagnosis of all of it (doctor), and
+// an embedded echo dataplane on F-Stack or kernel sockets (run echo).
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/photonctl/photonctl/pkg/doctor"
+	"github.com/photonctl/photonctl/pkg/engine"
+)
+
+// steps lists every setup step, in engine.StepOrder.
+func steps() []engine.Step {
+	return []engine.Step{
+		// grub (issue 3)
+		// mlnx (issue 4)
+		// sriov (issue 4)
+		// names (issue 5)
+		// hugepages
+		// fstack (issue 6)
+	}
+}
+
+// checks lists every doctor check; doctor.Run orders them by group.
+func checks() []doctor.Check {
+	var c []doctor.Check
+	// grub (issue 3)
+	// sriov, mlnx (issue 4)
+	// names (issue 5)
+	// hugepages
+	// fstackconf (issue 6)
+	// dataplane (issue 7)
+	// dpdk toolchain (issue 8)
+	return c
+}
+
+// moreCommands adds the commands other issues bring (conf, run, bench).
+func moreCommands(root *cobra.Command, g *globalOptions) {
+	// conf (issue 6)
+	// run, bench (issue 7)
+}

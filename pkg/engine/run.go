@@ -1,0 +1,258 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// StepReport is one step's line in the report.
+type StepReport struct {
+	Name    string   `json:"name"`
+	Status  Status   `json:"status"`
+	Changes []Change `json:"changes"`
+	Message string   `json:"message"`
+}
+
+// Report is setup's outcome; its JSON form is schema 1.
+type Report struct {
+	Schema         int          `json:"schema"`
+	DryRun         bool         `json:"dry_run"`
+	RebootRequired bool         `json:"reboot_required"`
+	Steps          []StepReport `json:"steps"`
+	// BackupID is the change set holding this run's backups ("" if none).
+	BackupID string `json:"backup_id,omitempty"`
+	// Resumed lists the steps that waited for a reboot that has now happened.
+	Resumed []string `json:"resumed,omitempty"`
+}
+
+// Failed reports whether a step failed.
+func (r *Report) Failed() bool {
+	for _, s := range r.Steps {
+		if s.Status == StatusFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// Options steer a run.
+type Options struct {
+	DryRun bool
+	// Confirm is asked once, after the plan is shown and before anything is
+	// applied, when there is something to apply. Nil applies without asking.
+	Confirm func(*Report) (bool, error)
+	// ShowPlan is called with the plan before applying (text output).
+	ShowPlan func(*Report)
+	// Who names this run in the lock file.
+	Who string
+}
+
+// ErrDeclined is returned when the user answers no.
+var ErrDeclined = errors.New("nothing changed: the plan was declined")
+
+// Run plans every selected step, shows the plan and, unless a dry run,
+// applies it step by step. all is every registered step (asked for kernel
+// arguments); selected is what --only/--skip left.
+//
+// Any Check error stops the run before anything is applied: the host stays as
+// it was. An Apply or Verify error fails that step and skips the rest; the
+// files already replaced stay restorable with `photonctl rollback --id`.
+func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Report, error) {
+	env.DryRun = opt.DryRun
+	rep := &Report{Schema: 1, DryRun: opt.DryRun, Steps: []StepReport{}}
+
+	var lock *Lock
+	if !opt.DryRun {
+		var err error
+		if lock, err = Acquire(env.Host, opt.Who); err != nil {
+			return nil, err
+		}
+		defer lock.Release()
+	}
+	state, err := LoadState(env.Host)
+	if err != nil {
+		return nil, err
+	}
+	if state.Rebooted(env.Host) {
+		rep.Resumed = state.PendingReboot
+	}
+	pendingBefore := len(state.PendingReboot) > 0 && !state.Rebooted(env.Host)
+
+	env.KernelArgs = KernelArgs{}
+	for _, s := range all {
+		if ka, ok := s.(KernelArgser); ok {
+			args, err := ka.KernelArgs(ctx, env)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", s.Name(), err)
+			}
+			if len(args) > 0 {
+				env.KernelArgs[s.Name()] = args
+			}
+		}
+	}
+
+	// Plan everything first: a Check error means nothing is applied.
+	plans := make([]*Plan, len(selected))
+	rebootAhead := pendingBefore
+	for i, s := range selected {
+		p, err := s.Check(ctx, env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name(), err)
+		}
+		plans[i] = p
+		sr := StepReport{Name: s.Name(), Changes: nonNil(p.Changes), Message: p.Message}
+		switch {
+		case p.Skip != "":
+			sr.Status, sr.Message = StatusSkipped, p.Skip
+		case waits(s) && rebootAhead:
+			sr.Status, sr.Message = StatusSkipped, "waits for the reboot: "+orDefault(p.Message, "reboot first")
+		case !p.Done():
+			sr.Status = StatusPlanned
+			if p.RebootPending {
+				rebootAhead = true
+			}
+		case p.RebootPending:
+			sr.Status = StatusReboot
+			rebootAhead = true
+		default:
+			sr.Status = StatusOK
+		}
+		rep.Steps = append(rep.Steps, sr)
+	}
+	if opt.DryRun {
+		rep.RebootRequired = rebootAhead
+		return rep, nil
+	}
+	if opt.ShowPlan != nil {
+		opt.ShowPlan(rep)
+	}
+	if opt.Confirm != nil && hasPlanned(rep) {
+		ok, err := opt.Confirm(rep)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrDeclined
+		}
+	}
+
+	if env.Txn == nil {
+		env.Txn = env.Host.Begin("", "photonctl setup")
+	}
+	rebootNow := pendingBefore
+	var pending []string
+	if pendingBefore {
+		pending = append(pending, state.PendingReboot...)
+	}
+	failed := false
+	for i, s := range selected {
+		sr := &rep.Steps[i]
+		if sr.Status == StatusSkipped && plans[i].Skip != "" {
+			continue
+		}
+		if failed {
+			sr.Status, sr.Message = StatusSkipped, "not run: an earlier step failed"
+			continue
+		}
+		if waits(s) && rebootNow {
+			sr.Status, sr.Message = StatusSkipped, "waits for the reboot; run photonctl setup again after it"
+			continue
+		}
+		// Plan again: an earlier step may have changed what this one sees.
+		p, err := s.Check(ctx, env)
+		if err != nil {
+			sr.Status, sr.Message, failed = StatusFailed, err.Error(), true
+			continue
+		}
+		sr.Changes, sr.Message = nonNil(p.Changes), p.Message
+		if p.Skip != "" {
+			sr.Status, sr.Message = StatusSkipped, p.Skip
+			continue
+		}
+		if p.Done() {
+			sr.Status = StatusOK
+			if p.RebootPending {
+				sr.Status, rebootNow = StatusReboot, true
+				pending = appendOnce(pending, s.Name())
+			}
+			continue
+		}
+		env.Progressf("%s: applying %d change(s)", s.Name(), len(p.Changes))
+		reboot, err := s.Apply(ctx, env, p)
+		if err != nil {
+			sr.Status, sr.Message, failed = StatusFailed, err.Error(), true
+			continue
+		}
+		if err := s.Verify(ctx, env); err != nil {
+			sr.Status, sr.Message, failed = StatusFailed, "applied, but verification failed: "+err.Error(), true
+			continue
+		}
+		sr.Status = StatusChanged
+		if reboot || p.RebootPending {
+			sr.Status, rebootNow = StatusReboot, true
+			pending = appendOnce(pending, s.Name())
+		}
+	}
+	if len(env.Txn.Entries()) > 0 {
+		rep.BackupID = env.Txn.ID()
+	}
+	rep.RebootRequired = rebootNow
+	next := State{PendingReboot: pending}
+	if rebootNow {
+		next.BootID = BootID(env.Host)
+		if pendingBefore {
+			next.BootID = state.BootID
+		}
+	}
+	if rebootNow || len(state.PendingReboot) > 0 {
+		if err := saveState(env.Host, next); err != nil {
+			return rep, fmt.Errorf("recording the pending reboot in %s: %w", StatePath, err)
+		}
+	}
+	return rep, nil
+}
+
+func waits(s Step) bool {
+	w, ok := s.(RebootWaiter)
+	return ok && w.WaitsForReboot()
+}
+
+func hasPlanned(r *Report) bool {
+	for _, s := range r.Steps {
+		if s.Status == StatusPlanned {
+			return true
+		}
+	}
+	return false
+}
+
+func nonNil(c []Change) []Change {
+	if c == nil {
+		return []Change{}
+	}
+	return c
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func appendOnce(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// Who describes this process for the lock file.
+func Who() string {
+	return "photonctl " + strings.Join(os.Args[1:], " ")
+}

@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/photonctl/photonctl/pkg/host"
+)
+
+// StatePath records a reboot setup asked for.
+const StatePath = host.StateDir + "/state.json"
+
+// State is what setup remembers between runs.
+type State struct {
+	Schema int `json:"schema"`
+	// BootID is the boot the reboot was asked in (/proc/sys/kernel/random/boot_id).
+	BootID string `json:"boot_id,omitempty"`
+	// PendingReboot lists the steps whose changes wait for a reboot.
+	PendingReboot []string  `json:"pending_reboot,omitempty"`
+	Updated       time.Time `json:"updated"`
+}
+
+// BootID reads the id of the running boot; "" where the host has none.
+func BootID(h *host.Host) string {
+	s, err := h.ReadString("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// LoadState reads the state file; a missing one is the zero State.
+func LoadState(h *host.Host) (State, error) {
+	var s State
+	b, err := h.ReadFile(StatePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("%s is damaged (%v); remove it and run setup again", StatePath, err)
+	}
+	return s, nil
+}
+
+// Rebooted reports whether the host rebooted since the state was written.
+func (s State) Rebooted(h *host.Host) bool {
+	if len(s.PendingReboot) == 0 {
+		return false
+	}
+	now := BootID(h)
+	return s.BootID != "" && now != "" && now != s.BootID
+}
+
+// saveState writes the state file. It is photonctl's own, so it is replaced
+// atomically without a backup.
+func saveState(h *host.Host, s State) error {
+	s.Schema = 1
+	s.Updated = time.Now().UTC()
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return host.WriteOwnFile(h, StatePath, append(b, '\n'))
+}
+
+func pendingString(s State) string { return strings.Join(s.PendingReboot, ", ") }

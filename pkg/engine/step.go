@@ -1,0 +1,218 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/photonctl/photonctl/pkg/host"
+	"github.com/photonctl/photonctl/pkg/runner"
+	"github.com/photonctl/photonctl/pkg/spec"
+)
+
+// Step names, in the order setup runs them.
+const (
+	StepGrub      = "grub"
+	StepMlnx      = "mlnx"
+	StepSRIOV     = "sriov"
+	StepNames     = "names"
+	StepHugepages = "hugepages"
+	StepFstack    = "fstack"
+)
+
+// StepOrder is the order setup runs steps in.
+var StepOrder = []string{StepGrub, StepMlnx, StepSRIOV, StepNames, StepHugepages, StepFstack}
+
+// Status is a step's outcome.
+type Status string
+
+const (
+	StatusOK      Status = "ok"              // already so: nothing to do
+	StatusChanged Status = "changed"         // applied and verified
+	StatusPlanned Status = "planned"         // dry run: would change
+	StatusReboot  Status = "reboot-required" // applied; takes effect after a reboot
+	StatusFailed  Status = "failed"
+	StatusSkipped Status = "skipped"
+)
+
+// Change is one thing a step changes: a file, a sysfs attribute, a command it
+// runs. Path names it ("/etc/default/grub", "/sys/.../nr_hugepages",
+// "run: grub2-mkconfig -o /boot/grub2/grub.cfg"); Before and After are short
+// renderings (a line, a value), empty where there is none.
+type Change struct {
+	Path   string `json:"path"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// Plan is what a step found and what it would do.
+type Plan struct {
+	// Changes is what Apply would change; empty means the state holds.
+	Changes []Change
+	// Message says what is and what should be, in a line.
+	Message string
+	// RebootPending: the running system will not show the wanted state until
+	// a reboot. With Changes, applying them needs a reboot to take effect;
+	// without, they were made earlier and the reboot has not happened yet
+	// (the running kernel still has the old arguments).
+	RebootPending bool
+	// Skip, when set, says why the step does not apply (not asked for, no
+	// such hardware); the step is reported skipped and not applied.
+	Skip string
+	// Data is the step's own state from Check, handed to Apply.
+	Data any
+}
+
+// Done reports whether the state already holds.
+func (p *Plan) Done() bool { return p.Skip == "" && len(p.Changes) == 0 }
+
+// Step is one stage of setup.
+type Step interface {
+	Name() string
+	// Check reads the host and says what Apply would change. It changes
+	// nothing. An error wrapping ErrBadInput (or a spec.Error) is bad input.
+	Check(ctx context.Context, env *Env) (*Plan, error)
+	// Apply makes the changes of a plan Check just returned. It reports
+	// whether they take effect only after a reboot.
+	Apply(ctx context.Context, env *Env, p *Plan) (rebootRequired bool, err error)
+	// Verify confirms the state holds after Apply.
+	Verify(ctx context.Context, env *Env) error
+}
+
+// KernelArgser is a step that wants arguments on the kernel command line (1G
+// hugepages, net.ifnames=0). The grub step applies them; every registered
+// step is asked, selected or not, so that `--only grub` applies them all.
+type KernelArgser interface {
+	KernelArgs(ctx context.Context, env *Env) ([]string, error)
+}
+
+// RebootWaiter is a step that cannot run until a reboot another step asked
+// for has happened (VFs need the IOMMU on and the firmware changed).
+type RebootWaiter interface {
+	WaitsForReboot() bool
+}
+
+// ErrBadInput marks errors that are the user's input, not the host's: exit 2.
+var ErrBadInput = errors.New("bad input")
+
+// BadInput returns an error that is bad input.
+func BadInput(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadInput, fmt.Sprintf(format, a...))
+}
+
+// IsBadInput reports whether err is the user's input.
+func IsBadInput(err error) bool {
+	return errors.Is(err, ErrBadInput) || errors.Is(err, spec.ErrInvalid)
+}
+
+// Env is what steps and doctor checks work with. It is built once per command.
+type Env struct {
+	Host *host.Host
+	Run  runner.Runner
+	Spec spec.Spec
+	// Txn records every file replaced in this run; nil in doctor.
+	Txn *host.Txn
+	// NL is the netlink handle of the network namespace to work in; nil means
+	// the current one.
+	NL *netlink.Handle
+	// Progress receives progress lines for long waits; nil is quiet (JSON
+	// output, tests).
+	Progress io.Writer
+	// KernelArgs are the arguments steps want on the kernel command line,
+	// gathered by the engine before any step is checked.
+	KernelArgs KernelArgs
+	// DryRun is set while the engine only plans.
+	DryRun bool
+}
+
+// Netlink returns the handle to use: env.NL or the current namespace's.
+func (e *Env) Netlink() *netlink.Handle {
+	if e.NL != nil {
+		return e.NL
+	}
+	h, err := netlink.NewHandle()
+	if err != nil {
+		return nil
+	}
+	e.NL = h
+	return h
+}
+
+// Progressf prints a progress line where progress is wanted.
+func (e *Env) Progressf(format string, a ...any) {
+	if e.Progress != nil {
+		fmt.Fprintf(e.Progress, format+"\n", a...)
+	}
+}
+
+// KernelArgs maps the step that wants them to arguments.
+type KernelArgs map[string][]string
+
+// All lists every wanted argument once, in a stable order (by step, then as
+// the step gave them).
+func (k KernelArgs) All() []string {
+	names := make([]string, 0, len(k))
+	for n := range k {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return stepIndex(names[i]) < stepIndex(names[j]) })
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range names {
+		for _, a := range k[n] {
+			if !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+func stepIndex(name string) int {
+	for i, n := range StepOrder {
+		if n == name {
+			return i
+		}
+	}
+	return len(StepOrder)
+}
+
+// SelectSteps applies --only and --skip to steps, checking the names.
+func SelectSteps(steps []Step, only, skip []string) ([]Step, error) {
+	known := map[string]bool{}
+	var names []string
+	for _, s := range steps {
+		known[s.Name()] = true
+		names = append(names, s.Name())
+	}
+	for _, n := range append(append([]string(nil), only...), skip...) {
+		if !known[n] {
+			return nil, BadInput("unknown step %q; the steps are %s", n, strings.Join(names, ", "))
+		}
+	}
+	in := func(list []string, n string) bool {
+		for _, x := range list {
+			if x == n {
+				return true
+			}
+		}
+		return false
+	}
+	var out []Step
+	for _, s := range steps {
+		if len(only) > 0 && !in(only, s.Name()) {
+			continue
+		}
+		if in(skip, s.Name()) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

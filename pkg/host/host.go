@@ -1,0 +1,125 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// StateDir is where photonctl keeps its own state, relative to the root.
+const StateDir = "/var/lib/photonctl"
+
+// Host is a machine seen through its root directory.
+type Host struct {
+	root string
+}
+
+// New returns the host whose filesystem is under root. The root must be an
+// existing directory.
+func New(root string) (*Host, error) {
+	if root == "" {
+		root = "/"
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("root %q: %w", root, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("root %q does not exist: %w; pass --root an existing directory", root, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("root %q is not a directory; pass --root an existing directory", root)
+	}
+	return &Host{root: abs}, nil
+}
+
+// Root is the absolute root directory.
+func (h *Host) Root() string { return h.root }
+
+// IsLive reports whether the root is the machine's own "/".
+func (h *Host) IsLive() bool { return h.root == "/" }
+
+// Path joins a host path such as "/sys/class/net" under the root. The result
+// never leaves the root, whatever ".." the path holds.
+func (h *Host) Path(elem ...string) string {
+	p := filepath.Join(elem...)
+	p = filepath.Clean("/" + p)
+	return filepath.Join(h.root, p)
+}
+
+// Rel turns a path under the root back into the host path ("/etc/...").
+func (h *Host) Rel(abs string) string {
+	r, err := filepath.Rel(h.root, abs)
+	if err != nil || strings.HasPrefix(r, "..") {
+		return abs
+	}
+	return "/" + filepath.ToSlash(r)
+}
+
+// ReadFile reads a host file.
+func (h *Host) ReadFile(p string) ([]byte, error) {
+	return os.ReadFile(h.Path(p))
+}
+
+// ReadString reads a host file and trims surrounding white space, as sysfs
+// attributes want.
+func (h *Host) ReadString(p string) (string, error) {
+	b, err := h.ReadFile(p)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// ReadInt reads a host file holding one decimal integer.
+func (h *Host) ReadInt(p string) (int64, error) {
+	s, err := h.ReadString(p)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: want an integer, found %q", p, s)
+	}
+	return n, nil
+}
+
+// Exists reports whether a host path exists (following symlinks).
+func (h *Host) Exists(p string) bool {
+	_, err := os.Stat(h.Path(p))
+	return err == nil
+}
+
+// Glob matches a host path pattern and returns host paths ("/sys/...").
+func (h *Host) Glob(pattern string) ([]string, error) {
+	m, err := filepath.Glob(h.Path(pattern))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(m))
+	for i, p := range m {
+		out[i] = h.Rel(p)
+	}
+	return out, nil
+}
+
+// ReadLink reads a symlink under the root (sysfs is full of them).
+func (h *Host) ReadLink(p string) (string, error) {
+	return os.Readlink(h.Path(p))
+}
+
+// ReadDir lists a host directory.
+func (h *Host) ReadDir(p string) ([]fs.DirEntry, error) {
+	return os.ReadDir(h.Path(p))
+}
+
+// IsNotExist reports whether err says a file is missing.
+func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// IsPermission reports whether err says access was refused (not root).
+func IsPermission(err error) bool { return errors.Is(err, fs.ErrPermission) }
