@@ -35,5 +35,5 @@ func checks() []doctor.Check {
 // moreCommands adds the commands other issues bring (conf, run, bench).
 func moreCommands(root *cobra.Command, g *globalOptions) {
 	// conf (issue 6)
-	// run, bench (issue 7)
+	root.AddCommand(newRunCmd(g), newBenchCmd(g))
 }

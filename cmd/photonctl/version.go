@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/photonctl/photonctl/pkg/dataplane"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -35,4 +37,4 @@ func newVersionCmd(g *globalOptions) *cobra.Command {
 }
 
 // engines lists the dataplane engines built in (issue 7 fills this in).
-func engines() []string { return []string{"kernel"} }
+func engines() []string { return dataplane.Engines() }

@@ -1,0 +1,318 @@
+// The kernel engine: the echo loop on Linux sockets and epoll.
+#define _GNU_SOURCE
+#include "echo.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PC_EVENTS 512
+
+typedef struct pc_conn {
+	int fd;
+	uint32_t pending_off; /* unsent bytes are buf[pending_off:pending_len] */
+	uint32_t pending_len;
+	char *buf;            /* allocated only while bytes are pending */
+} pc_conn;
+
+struct pc_echo {
+	int lfd, ep, stopfd;
+	int buffer;
+	char *rbuf;
+	pc_conn **conns; /* indexed by fd */
+	int nconns;
+	pc_echo_stats st;
+};
+
+#define ADD(field, n) __atomic_fetch_add(&e->st.field, (uint64_t)(n), __ATOMIC_RELAXED)
+#define SUB(field, n) __atomic_fetch_sub(&e->st.field, (uint64_t)(n), __ATOMIC_RELAXED)
+
+pc_echo *pc_echo_new(int family, const unsigned char *addr, int port, int buffer,
+		     int *bound_port, int *err, const char **what)
+{
+	pc_echo *e = calloc(1, sizeof(*e));
+	if (!e) {
+		*err = ENOMEM;
+		*what = "calloc";
+		return NULL;
+	}
+	e->lfd = e->ep = e->stopfd = -1;
+	e->buffer = buffer;
+	e->rbuf = malloc((size_t)buffer);
+	if (!e->rbuf) {
+		*err = ENOMEM;
+		*what = "malloc";
+		goto fail;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		memcpy(&s6->sin6_addr, addr, 16);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		memcpy(&s4->sin_addr, addr, 4);
+		sl = sizeof(*s4);
+	}
+	e->lfd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (e->lfd < 0) {
+		*what = "socket";
+		goto fail_errno;
+	}
+	int one = 1;
+	setsockopt(e->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(e->lfd, (struct sockaddr *)&ss, sl) < 0) {
+		*what = "bind";
+		goto fail_errno;
+	}
+	if (listen(e->lfd, 4096) < 0) {
+		*what = "listen";
+		goto fail_errno;
+	}
+	sl = sizeof(ss);
+	if (getsockname(e->lfd, (struct sockaddr *)&ss, &sl) < 0) {
+		*what = "getsockname";
+		goto fail_errno;
+	}
+	*bound_port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					       : ((struct sockaddr_in *)&ss)->sin_port);
+	e->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (e->ep < 0) {
+		*what = "epoll_create1";
+		goto fail_errno;
+	}
+	e->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (e->stopfd < 0) {
+		*what = "eventfd";
+		goto fail_errno;
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = e->lfd};
+	if (epoll_ctl(e->ep, EPOLL_CTL_ADD, e->lfd, &ev) < 0) {
+		*what = "epoll_ctl";
+		goto fail_errno;
+	}
+	ev.data.fd = e->stopfd;
+	if (epoll_ctl(e->ep, EPOLL_CTL_ADD, e->stopfd, &ev) < 0) {
+		*what = "epoll_ctl";
+		goto fail_errno;
+	}
+	return e;
+fail_errno:
+	*err = errno;
+fail:
+	pc_echo_free(e);
+	return NULL;
+}
+
+static int conn_slot(pc_echo *e, int fd)
+{
+	if (fd < e->nconns)
+		return 0;
+	int n = e->nconns ? e->nconns : 1024;
+	while (n <= fd)
+		n *= 2;
+	pc_conn **c = realloc(e->conns, (size_t)n * sizeof(*c));
+	if (!c)
+		return -1;
+	memset(c + e->nconns, 0, (size_t)(n - e->nconns) * sizeof(*c));
+	e->conns = c;
+	e->nconns = n;
+	return 0;
+}
+
+static void conn_close(pc_echo *e, pc_conn *c, int failed)
+{
+	epoll_ctl(e->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	e->conns[c->fd] = NULL;
+	free(c->buf);
+	free(c);
+	SUB(open, 1);
+	if (failed)
+		ADD(closed_err, 1);
+}
+
+static void do_accept(pc_echo *e)
+{
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(e->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return; /* EAGAIN, or an aborted connection: try next event */
+		pc_conn *c = calloc(1, sizeof(*c));
+		if (!c || conn_slot(e, fd) < 0) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->fd = fd;
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = fd};
+		if (epoll_ctl(e->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		e->conns[fd] = c;
+		ADD(accepted, 1);
+		ADD(open, 1);
+	}
+}
+
+/* want switches a connection between reading (EPOLLIN) and waiting to send
+ * what is pending (EPOLLOUT). While bytes are pending it does not read: the
+ * client's unread replies hold its further requests back (TCP flow control)
+ * instead of memory growing here. */
+static int want(pc_echo *e, pc_conn *c, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.fd = c->fd};
+	return epoll_ctl(e->ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* flush sends pending bytes; 1 when all went, 0 when some remain, -1 on error. */
+static int flush(pc_echo *e, pc_conn *c)
+{
+	while (c->pending_off < c->pending_len) {
+		ssize_t n = send(c->fd, c->buf + c->pending_off, c->pending_len - c->pending_off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		c->pending_off += (uint32_t)n;
+		ADD(bytes_out, n);
+	}
+	free(c->buf);
+	c->buf = NULL;
+	c->pending_off = c->pending_len = 0;
+	return 1;
+}
+
+static void on_conn(pc_echo *e, pc_conn *c, uint32_t events)
+{
+	if (c->pending_len) {
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		int r = flush(e, c);
+		if (r < 0) {
+			conn_close(e, c, 1);
+		} else if (r == 1 && want(e, c, EPOLLIN | EPOLLRDHUP) < 0) {
+			conn_close(e, c, 1);
+		}
+		return;
+	}
+	ssize_t n = recv(c->fd, e->rbuf, (size_t)e->buffer, 0);
+	if (n == 0) {
+		conn_close(e, c, 0);
+		return;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_close(e, c, 1);
+		return;
+	}
+	ADD(messages, 1);
+	ADD(bytes_in, n);
+	ssize_t w = send(c->fd, e->rbuf, (size_t)n, MSG_NOSIGNAL);
+	if (w < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			conn_close(e, c, 1);
+			return;
+		}
+		w = 0;
+	}
+	ADD(bytes_out, w);
+	if (w == n)
+		return;
+	/* Partial write: keep the rest, in order, and wait for EPOLLOUT. */
+	c->buf = malloc((size_t)(n - w));
+	if (!c->buf) {
+		conn_close(e, c, 1);
+		return;
+	}
+	memcpy(c->buf, e->rbuf + w, (size_t)(n - w));
+	c->pending_off = 0;
+	c->pending_len = (uint32_t)(n - w);
+	if (want(e, c, EPOLLOUT) < 0)
+		conn_close(e, c, 1);
+}
+
+int pc_echo_run(pc_echo *e)
+{
+	struct epoll_event evs[PC_EVENTS];
+	for (;;) {
+		int n = epoll_wait(e->ep, evs, PC_EVENTS, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			if (fd == e->stopfd)
+				return 0;
+			if (fd == e->lfd) {
+				do_accept(e);
+				continue;
+			}
+			pc_conn *c = fd < e->nconns ? e->conns[fd] : NULL;
+			if (c)
+				on_conn(e, c, evs[i].events);
+		}
+	}
+}
+
+void pc_echo_stop(pc_echo *e)
+{
+	uint64_t one = 1;
+	ssize_t r = write(e->stopfd, &one, sizeof(one));
+	(void)r; /* EAGAIN: the counter is full, a stop is already pending */
+}
+
+void pc_echo_stats_read(pc_echo *e, pc_echo_stats *out)
+{
+	out->accepted = __atomic_load_n(&e->st.accepted, __ATOMIC_RELAXED);
+	out->open = __atomic_load_n(&e->st.open, __ATOMIC_RELAXED);
+	out->messages = __atomic_load_n(&e->st.messages, __ATOMIC_RELAXED);
+	out->bytes_in = __atomic_load_n(&e->st.bytes_in, __ATOMIC_RELAXED);
+	out->bytes_out = __atomic_load_n(&e->st.bytes_out, __ATOMIC_RELAXED);
+	out->closed_err = __atomic_load_n(&e->st.closed_err, __ATOMIC_RELAXED);
+}
+
+void pc_echo_free(pc_echo *e)
+{
+	if (!e)
+		return;
+	for (int fd = 0; fd < e->nconns; fd++) {
+		pc_conn *c = e->conns[fd];
+		if (c) {
+			close(c->fd);
+			free(c->buf);
+			free(c);
+		}
+	}
+	free(e->conns);
+	if (e->lfd >= 0)
+		close(e->lfd);
+	if (e->ep >= 0)
+		close(e->ep);
+	if (e->stopfd >= 0)
+		close(e->stopfd);
+	free(e->rbuf);
+	free(e);
+}

@@ -1,0 +1,71 @@
+package dataplane
+
+/*
+#cgo CFLAGS: -O2 -Wall
+#include <stdlib.h>
+#include "echo.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+	"syscall"
+)
+
+func init() { register(EngineKernel, startKernel) }
+
+type kernelLoop struct{ e *C.pc_echo }
+
+func startKernel(cfg Config) (backend, netip.AddrPort, error) {
+	addr := cfg.Listen.Addr().Unmap()
+	family := syscall.AF_INET
+	raw := addr.As4()
+	b := raw[:]
+	if addr.Is6() {
+		family = syscall.AF_INET6
+		r16 := addr.As16()
+		b = r16[:]
+	}
+	cb := C.CBytes(b)
+	defer C.free(cb)
+	var port, errno C.int
+	var what *C.char
+	e := C.pc_echo_new(C.int(family), (*C.uchar)(cb), C.int(cfg.Listen.Port()), C.int(cfg.Buffer), &port, &errno, &what)
+	if e == nil {
+		err := syscall.Errno(errno)
+		return nil, netip.AddrPort{}, &ListenError{Addr: cfg.Listen, Call: C.GoString(what), Err: err}
+	}
+	return &kernelLoop{e: e}, netip.AddrPortFrom(addr, uint16(port)), nil
+}
+
+func (k *kernelLoop) run() error {
+	// One OS thread for the loop: nothing else to schedule there.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if rc := C.pc_echo_run(k.e); rc != 0 {
+		return fmt.Errorf("kernel echo loop: epoll_wait: %w", syscall.Errno(rc))
+	}
+	return nil
+}
+
+func (k *kernelLoop) stop() { C.pc_echo_stop(k.e) }
+
+func (k *kernelLoop) stats() Stats {
+	var s C.pc_echo_stats
+	C.pc_echo_stats_read(k.e, &s)
+	return Stats{
+		Accepted:  uint64(s.accepted),
+		Open:      uint64(s.open),
+		Messages:  uint64(s.messages),
+		BytesIn:   uint64(s.bytes_in),
+		BytesOut:  uint64(s.bytes_out),
+		ClosedErr: uint64(s.closed_err),
+	}
+}
+
+func (k *kernelLoop) close() {
+	C.pc_echo_free(k.e)
+	k.e = nil
+}
