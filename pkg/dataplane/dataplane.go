@@ -50,6 +50,9 @@ type Stats struct {
 	BytesIn   uint64 `json:"bytes_in"`
 	BytesOut  uint64 `json:"bytes_out"`
 	ClosedErr uint64 `json:"closed_on_error"`
+	// Stalls counts partial writes: the rest was kept and sent when the
+	// socket became writable again.
+	Stalls uint64 `json:"stalls"`
 }
 
 // Sub returns the counters accumulated between prev and s (Open stays s's).
@@ -61,6 +64,7 @@ func (s Stats) Sub(prev Stats) Stats {
 		BytesIn:   s.BytesIn - prev.BytesIn,
 		BytesOut:  s.BytesOut - prev.BytesOut,
 		ClosedErr: s.ClosedErr - prev.ClosedErr,
+		Stalls:    s.Stalls - prev.Stalls,
 	}
 }
 
@@ -136,6 +140,7 @@ type Server struct {
 	done    chan struct{}
 	err     error
 	stopped sync.Once
+	final   Stats
 	started time.Time
 }
 
@@ -178,13 +183,12 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 // Stop stops the loop, waits for it, closes every connection and returns the
 // final counters and the loop's error.
 func (s *Server) Stop() (Stats, error) {
-	s.b.stop()
-	<-s.done
-	var st Stats
 	s.stopped.Do(func() {
-		st = s.b.stats()
-		st.Open = 0
+		s.b.stop()
+		<-s.done
+		s.final = s.b.stats()
+		s.final.Open = 0
 		s.b.close()
 	})
-	return st, s.err
+	return s.final, s.err
 }

@@ -15,6 +15,7 @@ typedef struct pc_echo_stats {
 	uint64_t bytes_in;  /* bytes read */
 	uint64_t bytes_out; /* bytes written back */
 	uint64_t closed_err; /* connections closed on a read or write error */
+	uint64_t stalls;     /* partial writes: the loop kept the rest and waited for EPOLLOUT */
 } pc_echo_stats;
 
 typedef struct pc_echo pc_echo;

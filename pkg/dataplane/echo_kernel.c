@@ -248,6 +248,7 @@ static void on_conn(pc_echo *e, pc_conn *c, uint32_t events)
 	memcpy(c->buf, e->rbuf + w, (size_t)(n - w));
 	c->pending_off = 0;
 	c->pending_len = (uint32_t)(n - w);
+	ADD(stalls, 1);
 	if (want(e, c, EPOLLOUT) < 0)
 		conn_close(e, c, 1);
 }
@@ -292,6 +293,7 @@ void pc_echo_stats_read(pc_echo *e, pc_echo_stats *out)
 	out->bytes_in = __atomic_load_n(&e->st.bytes_in, __ATOMIC_RELAXED);
 	out->bytes_out = __atomic_load_n(&e->st.bytes_out, __ATOMIC_RELAXED);
 	out->closed_err = __atomic_load_n(&e->st.closed_err, __ATOMIC_RELAXED);
+	out->stalls = __atomic_load_n(&e->st.stalls, __ATOMIC_RELAXED);
 }
 
 void pc_echo_free(pc_echo *e)

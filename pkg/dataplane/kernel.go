@@ -62,6 +62,7 @@ func (k *kernelLoop) stats() Stats {
 		BytesIn:   uint64(s.bytes_in),
 		BytesOut:  uint64(s.bytes_out),
 		ClosedErr: uint64(s.closed_err),
+		Stalls:    uint64(s.stalls),
 	}
 }
 
