@@ -78,8 +78,8 @@ func TestParseOFEDInfo(t *testing.T) {
 func TestGCC(t *testing.T) {
 	for in, want := range map[string]string{
 		"gcc (GCC) 4.8.5 20150623 (Red Hat 4.8.5-44)\nCopyright (C) 2015 Free Software Foundation, Inc.\n": "4.8.5",
-		"gcc (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0\n":                                                    "11.4.0",
-		"gcc (Debian 12.2.0-14) 12.2.0\n":                                                                "12.2.0",
+		"gcc (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0\n":                                                      "11.4.0",
+		"gcc (Debian 12.2.0-14) 12.2.0\n":                                                                  "12.2.0",
 	} {
 		if got, err := ParseGCCVersion([]byte(in)); err != nil || got != want {
 			t.Errorf("%q: %q %v", in, got, err)
@@ -87,7 +87,7 @@ func TestGCC(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		"Linux version 3.10.0-1160.el7.x86_64 (mockbuild@kbuilder.bsys.centos.org) (gcc version 4.8.5 20150623 (Red Hat 4.8.5-44) (GCC) ) #1 SMP Mon Oct 19 16:18:59 UTC 2020\n": "4.8.5",
-		"Linux version 5.15.0-91-generic (buildd@lcy02-amd64-045) (gcc (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #101-Ubuntu SMP\n":   "11.4.0",
+		"Linux version 5.15.0-91-generic (buildd@lcy02-amd64-045) (gcc (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #101-Ubuntu SMP\n":          "11.4.0",
 	} {
 		if got, err := ParseKernelGCC([]byte(in)); err != nil || got != want {
 			t.Errorf("%q: %q %v", in, got, err)
