@@ -116,4 +116,3 @@ func TestRealSysfsChild(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
