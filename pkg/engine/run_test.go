@@ -16,7 +16,7 @@ import (
 
 // fileStep wants one file to hold one content.
 type fileStep struct {
-	name, path, content string
+	name, path, content  string
 	failApply, failCheck error
 	reboot, waits        bool
 	args                 []string
