@@ -5,6 +5,7 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/doctor"
 	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/hugepages"
 )
 
 // steps lists every setup step, in engine.StepOrder.
@@ -14,7 +15,7 @@ func steps() []engine.Step {
 		// mlnx (issue 4)
 		// sriov (issue 4)
 		// names (issue 5)
-		// hugepages
+		hugepages.NewStep(),
 		// fstack (issue 6)
 	}
 }
@@ -25,7 +26,7 @@ func checks() []doctor.Check {
 	// grub (issue 3)
 	// sriov, mlnx (issue 4)
 	// names (issue 5)
-	// hugepages
+	c = append(c, hugepages.Checks()...)
 	// fstackconf (issue 6)
 	// dataplane (issue 7)
 	// dpdk toolchain (issue 8)
