@@ -96,6 +96,16 @@ func checkFirmware(ctx context.Context, env *engine.Env, cards []Card) []doctor.
 }
 
 func firmwareResult(ctx context.Context, env *engine.Env, t Tools, c Card) doctor.Result {
+	r := firmwareVerdict(ctx, env, t, c)
+	if (r.Status == doctor.Warn || r.Status == doctor.Fail) && strings.Contains(r.Fix, " set ") {
+		if mode := Lockdown(env.Host); lockedDown(mode) {
+			r.Fix += fmt.Sprintf("; but kernel lockdown is [%s] (%s): do it with lockdown off, or in the card's UEFI setup menu", mode, LockdownPath)
+		}
+	}
+	return r
+}
+
+func firmwareVerdict(ctx context.Context, env *engine.Env, t Tools, c Card) doctor.Result {
 	first := c.First()
 	dev := first.PCI
 	if t.MFT() && t.MST != "" {
@@ -272,7 +282,7 @@ func checkDriver(_ context.Context, _ *engine.Env, cards []Card) []doctor.Result
 				case "vfio-pci", "uio_pci_generic", "igb_uio":
 					out = append(out, doctor.Result{Status: doctor.Warn,
 						Detail: fmt.Sprintf("%s is bound to %s: mlx5 devices use the bifurcated driver and must stay on mlx5_core for DPDK's mlx5 driver", f.PCI, f.Driver),
-						Fix: fmt.Sprintf("echo > /sys/bus/pci/devices/%[1]s/driver_override; echo %[1]s > /sys/bus/pci/drivers/%[2]s/unbind; echo %[1]s > /sys/bus/pci/drivers_probe", f.PCI, f.Driver)})
+						Fix:    fmt.Sprintf("echo > /sys/bus/pci/devices/%[1]s/driver_override; echo %[1]s > /sys/bus/pci/drivers/%[2]s/unbind; echo %[1]s > /sys/bus/pci/drivers_probe", f.PCI, f.Driver)})
 				case "":
 					out = append(out, doctor.Result{Status: doctor.Warn, Detail: f.PCI + " has no driver",
 						Fix: fmt.Sprintf("modprobe mlx5_core; echo %s > /sys/bus/pci/drivers_probe", f.PCI)})

@@ -196,3 +196,14 @@ func TestChecksRDMAWithoutOFED(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+func TestChecksFirmwareFixUnderLockdown(t *testing.T) {
+	h := fixture.Host(t, "mlnx-cx4lx-off")
+	writeHost(t, h, LockdownPath, "none [integrity] confidentiality\n")
+	f := runnertest.New(t)
+	f.Expect(runnertest.Call{Argv: queryPCI, Output: output(t, "mlxconfig-query-e-off.txt")})
+	r := firmwareResult(context.Background(), newEnv(h, f, specVFs(4)), Tools{Suite: "NVIDIA MFT", Config: "mlxconfig"}, mustCards(t, h)[0])
+	if r.Status != doctor.Fail || !strings.Contains(r.Fix, "kernel lockdown is [integrity]") {
+		t.Errorf("%+v", r)
+	}
+}

@@ -71,8 +71,8 @@ func firmwareState(cfg *Config, dev string, pf PF) (FWState, error) {
 	en, ok1 := cfg.Param(ParamSRIOVEn)
 	n, ok2 := cfg.Param(ParamNumVFs)
 	if !ok1 || !ok2 {
-		return st, fmt.Errorf("%s: %w (SRIOV_EN and NUM_OF_VFS): this card or firmware cannot do SR-IOV, or %s is too old for it; update the tool and the firmware",
-			dev, ErrNoSRIOVParam, "the firmware tool")
+		return st, fmt.Errorf("%s: %w (SRIOV_EN and NUM_OF_VFS): this card or its firmware cannot do SR-IOV, or the firmware tool is too old for it; update the tool and the firmware",
+			dev, ErrNoSRIOVParam)
 	}
 	var ok bool
 	if st.NextEn, ok = en.Get(ColNext).Bool(); !ok {

@@ -183,7 +183,11 @@ func (s *Step) checkFirmware(ctx context.Context, env *engine.Env, d *planData, 
 	case nextOK:
 		*msgs = append(*msgs, fmt.Sprintf("%s is set for the next boot (%s): reset the firmware to use it now", where, st.render(false)))
 	default:
-		*msgs = append(*msgs, fmt.Sprintf("%s: SR-IOV for %d VFs needs %s (now %s)", where, cp.Want, "a firmware change and a reboot", st.render(true)))
+		how := "a firmware change and a reboot"
+		if cp.Reset {
+			how = "a firmware change and a firmware reset"
+		}
+		*msgs = append(*msgs, fmt.Sprintf("%s: SR-IOV for %d VFs needs %s (now %s)", where, cp.Want, how, st.render(true)))
 	}
 	if cp.Reset && t.Reset == "" {
 		return fmt.Errorf("--fw-reset: %s has no firmware reset tool (mlxfwreset or mstfwreset); install it, or drop --fw-reset and reboot", t.Suite)
