@@ -324,3 +324,39 @@ func TestOFEDInstall(t *testing.T) {
 		}
 	}
 }
+
+func TestTwoCardsNeedPF(t *testing.T) {
+	h := fixture.Host(t, "mlnx-cx4lx-off")
+	dev := "/sys/devices/pci0000:80/0000:81:00.0"
+	writeHost(t, h, dev+"/vendor", "0x15b3\n")
+	writeHost(t, h, dev+"/device", "0x1017\n")
+	writeHost(t, h, dev+"/net/ens1f0/address", "0c:42:a1:00:00:01\n")
+	if err := os.Symlink("../../../devices/pci0000:80/0000:81:00.0", h.Path("/sys/bus/pci/devices/0000:81:00.0")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := NewStep().Check(context.Background(), newEnv(h, runnertest.New(t), specVFs(4)))
+	if !engine.IsBadInput(err) || !strings.Contains(err.Error(), "2 Mellanox cards") || !strings.Contains(err.Error(), "0000:81:00.0 (ens1f0, ConnectX-5, no driver)") {
+		t.Errorf("%v", err)
+	}
+	// --pf picks the card; only its firmware is read.
+	s := specVFs(4)
+	s.PF = "81:00.0"
+	f := runnertest.New(t)
+	f.Expect(runnertest.Call{Argv: []string{"mstconfig", "-d", "0000:81:00.0", "-e", "q"}, Output: output(t, "mstconfig-q-off.txt")})
+	p, err := NewStep().Check(context.Background(), newEnv(h, f, s))
+	if err != nil || len(p.Changes) != 1 || !strings.Contains(p.Changes[0].Path, "-d 0000:81:00.0") {
+		t.Errorf("%+v %v", p, err)
+	}
+}
+
+func TestFWResetWithoutResetTool(t *testing.T) {
+	h := fixture.Host(t, "mlnx-cx4lx-off")
+	s := specVFs(4)
+	s.FWReset = true
+	f := runnertest.New(t)
+	f.Expect(runnertest.Call{Argv: []string{"mstconfig", "-d", "0000:03:00.0", "-e", "q"}, Output: output(t, "mstconfig-q-off.txt")})
+	_, err := NewStep().Check(context.Background(), newEnv(h, f, s))
+	if err == nil || !strings.Contains(err.Error(), "--fw-reset: mstflint has no firmware reset tool") {
+		t.Errorf("%v", err)
+	}
+}
