@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,14 +23,18 @@ type result struct {
 func photonctl(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	fake := runnertest.New(t)
-	g := &globalOptions{
-		In: strings.NewReader(""), Out: &out, Err: &errb,
-		newRunner:  func(string) runner.Runner { return fake },
-		isTerminal: func() bool { return false },
-	}
-	code := run(g, args)
+	code := run(testGlobals(&out, &errb, "", false, t), args)
 	return result{code, out.String(), errb.String()}
+}
+
+// testGlobals wires the CLI to buffers, a given stdin and a strict fake runner.
+func testGlobals(out, errw io.Writer, stdin string, terminal bool, t *testing.T) *globalOptions {
+	fake := runnertest.New(t)
+	return &globalOptions{
+		In: strings.NewReader(stdin), Out: out, Err: errw,
+		newRunner:  func(string) runner.Runner { return fake },
+		isTerminal: func() bool { return terminal },
+	}
 }
 
 func TestSetupHugepagesOnFixtureThenNoop(t *testing.T) {

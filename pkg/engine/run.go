@@ -191,6 +191,9 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 			continue
 		}
 		sr.Status = StatusChanged
+		if after, err := s.Check(ctx, env); err == nil && after.Message != "" {
+			sr.Message = after.Message // what holds now
+		}
 		if reboot || p.RebootPending {
 			sr.Status, rebootNow = StatusReboot, true
 			pending = appendOnce(pending, s.Name())
