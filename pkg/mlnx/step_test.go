@@ -66,6 +66,9 @@ func TestSetupFirmwareOffThenOn(t *testing.T) {
 	}})
 	f.Expect(runnertest.Call{Argv: setPCI4, Output: "Applying... Done!\n-I- Please reboot machine to load new configurations.\n"})
 	f.Expect(runnertest.Call{Argv: queryPCI, Output: next}) // verify
+	// After applying, the engine checks again for the message; mst now runs.
+	f.Allow(runnertest.Call{Argv: []string{"mst", "status", "-v"}, Output: output(t, "mst-status-v.txt")})
+	f.Allow(runnertest.Call{Argv: queryMST, Output: next})
 	rep := run(t, newEnv(h, f, specVFs(4)))
 	if !rep.RebootRequired || len(rep.Steps) != 1 {
 		t.Fatalf("report %+v", rep)
@@ -138,7 +141,7 @@ func TestOnlyNextBootDiffers(t *testing.T) {
 	f.Expect(runnertest.Call{Argv: queryMST, Output: nextoff})
 	f.Expect(runnertest.Call{Argv: queryMST, Output: nextoff})
 	f.Expect(runnertest.Call{Argv: []string{"mlxconfig", "-d", "/dev/mst/mt4117_pciconf0", "-y", "set", "SRIOV_EN=1", "NUM_OF_VFS=8"}, Output: "Done!\n"})
-	f.Expect(runnertest.Call{Argv: queryMST, Output: on8})
+	f.Allow(runnertest.Call{Argv: queryMST, Output: on8}) // verify, and the check after it
 	rep := run(t, newEnv(h, f, specVFs(4)))
 	if s := rep.Steps[0]; s.Status != engine.StatusChanged || rep.RebootRequired {
 		t.Errorf("%+v", rep)
@@ -155,7 +158,7 @@ func TestFWReset(t *testing.T) {
 	f.Expect(runnertest.Call{Argv: queryMST, Output: output(t, "mlxconfig-query-e-off.txt")})
 	f.Expect(runnertest.Call{Argv: []string{"mlxconfig", "-d", "/dev/mst/mt4117_pciconf0", "-y", "set", "SRIOV_EN=1", "NUM_OF_VFS=4"}})
 	f.Expect(runnertest.Call{Argv: []string{"mlxfwreset", "-d", "/dev/mst/mt4117_pciconf0", "-y", "reset"}, Output: "-I- Sending Reset Command To Fw -Done\n"})
-	f.Expect(runnertest.Call{Argv: queryMST, Output: output(t, "mlxconfig-query-e-on.txt")})
+	f.Allow(runnertest.Call{Argv: queryMST, Output: output(t, "mlxconfig-query-e-on.txt")}) // verify, and the check after it
 	rep := run(t, newEnv(h, f, s))
 	if st := rep.Steps[0]; st.Status != engine.StatusChanged || rep.RebootRequired || len(st.Changes) != 2 {
 		t.Errorf("%+v", rep)
@@ -296,7 +299,7 @@ func TestOFEDInstall(t *testing.T) {
 	f := runnertest.New(t)
 	// ofed_info exists only once the installer ran.
 	f.Expect(runnertest.Call{Argv: inst, Output: "Installation passed successfully\n", Do: func() {
-		f.Expect(runnertest.Call{Argv: []string{"ofed_info", "-s"}, Output: output(t, "ofed-info-s.txt")})
+		f.Allow(runnertest.Call{Argv: []string{"ofed_info", "-s"}, Output: output(t, "ofed-info-s.txt")})
 	}})
 	f.Expect(runnertest.Call{Argv: []string{"dracut", "-f"}})
 	rep := run(t, newEnv(h, f, s))
