@@ -70,7 +70,7 @@ func TestDoctorMlnxGroup(t *testing.T) {
 	f := runnertest.New(t)
 	f.Expect(runnertest.Call{Argv: []string{"mstconfig", "-d", "0000:03:00.0", "-e", "q"}, Output: mlnxOutput(t, "mstconfig-q-off.txt")})
 	r := photonctlWith(t, f, "--root", h.Root(), "doctor", "--only", "mlnx")
-	for _, w := range []string{"Mellanox & OFED", "mlnx-firmware", "SR-IOV is off in the firmware", "fix: photonctl setup --vfs N", "mlnx-ofed", "--ofed-dir DIR"} {
+	for _, w := range []string{"Mellanox & OFED", "mlnx-firmware", "SR-IOV is off in the firmware", "fix: photonctl setup --vfs 8 (runs mstconfig -d 0000:03:00.0 -y set SRIOV_EN=1 NUM_OF_VFS=8)", "mlnx-ofed", "--ofed-dir DIR"} {
 		if !strings.Contains(r.out, w) {
 			t.Errorf("doctor output lacks %q:\n%s%s", w, r.out, r.err)
 		}

@@ -143,7 +143,7 @@ func firmwareVerdict(ctx context.Context, env *engine.Env, t Tools, c Card) doct
 		switch {
 		case !st.CurEn && !st.NextEn:
 			return doctor.Result{Status: doctor.Warn, Detail: detail + "; SR-IOV is off in the firmware: no VFs possible",
-				Fix: fmt.Sprintf("photonctl setup --vfs N (runs %s), then reboot", set)}
+				Fix: fmt.Sprintf("photonctl setup --vfs %d (runs %s), then reboot", max(n, st.NextVFs), set)}
 		case st.CurEn != st.NextEn || st.CurVFs != st.NextVFs:
 			return doctor.Result{Status: doctor.Warn, Detail: detail + "; the firmware changes at the next boot", Fix: reset}
 		}
@@ -221,7 +221,7 @@ func checkGCC(ctx context.Context, env *engine.Env, _ []Card) []doctor.Result {
 	if err != nil {
 		return []doctor.Result{{Status: doctor.Skip, Detail: "the running kernel was not built with gcc (/proc/version names none)"}}
 	}
-	fix := fmt.Sprintf("install gcc %s, the version that built the running kernel (yum install gcc / apt-get install gcc-%s)", kgcc, strings.Split(kgcc, ".")[0])
+	fix := fmt.Sprintf("install gcc %s, the version that built the running kernel (yum install gcc on its distribution release; apt-get install %s on Debian/Ubuntu)", kgcc, gccPackage(kgcc))
 	if _, err := env.Run.LookPath("gcc"); err != nil {
 		return []doctor.Result{{Status: doctor.Warn, Detail: fmt.Sprintf("gcc is not installed; MLNX_OFED's --add-kernel-support builds its modules with it (the kernel was built with gcc %s)", kgcc), Fix: fix}}
 	}
@@ -297,4 +297,13 @@ func checkDriver(_ context.Context, _ *engine.Env, cards []Card) []doctor.Result
 		out = append(out, doctor.Result{Status: doctor.OK, Detail: fmt.Sprintf("%d Mellanox function(s) on mlx5_core; keep them there (never vfio-pci): DPDK's mlx5 driver works through it", n)})
 	}
 	return out
+}
+
+// gccPackage names Debian's package for a gcc version: gcc-11, gcc-4.8.
+func gccPackage(v string) string {
+	p := strings.Split(v, ".")
+	if len(p) >= 2 && len(p[0]) == 1 && p[0] < "5" {
+		return "gcc-" + p[0] + "." + p[1]
+	}
+	return "gcc-" + p[0]
 }

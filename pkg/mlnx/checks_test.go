@@ -207,3 +207,11 @@ func TestChecksFirmwareFixUnderLockdown(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+func TestGCCPackage(t *testing.T) {
+	for v, want := range map[string]string{"4.8.5": "gcc-4.8", "11.4.0": "gcc-11", "12.2.0": "gcc-12"} {
+		if got := gccPackage(v); got != want {
+			t.Errorf("%s: %s", v, got)
+		}
+	}
+}
