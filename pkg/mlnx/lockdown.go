@@ -13,8 +13,8 @@ const LockdownPath = "/sys/kernel/security/lockdown"
 // confidentiality"; "" when nothing is selected.
 func ParseLockdown(s string) string {
 	for _, f := range strings.Fields(s) {
-		if strings.HasPrefix(f, "[") && strings.HasSuffix(f, "]") {
-			return strings.Trim(f, "[]")
+		if len(f) > 2 && f[0] == '[' && f[len(f)-1] == ']' && !strings.ContainsAny(f[1:len(f)-1], "[]") {
+			return f[1 : len(f)-1]
 		}
 	}
 	return ""

@@ -192,3 +192,12 @@ func FuzzParsePackages(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseLockdown(f *testing.F) {
+	f.Add("[none] integrity confidentiality")
+	f.Fuzz(func(t *testing.T, s string) {
+		if m := ParseLockdown(s); strings.ContainsAny(m, "[] \t\n") {
+			t.Fatalf("mode %q", m)
+		}
+	})
+}
