@@ -363,3 +363,20 @@ func TestFWResetWithoutResetTool(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+func TestDryRunChangesNothing(t *testing.T) {
+	h := fixture.Host(t, "mlnx-cx4lx-off")
+	f := runnertest.New(t).Tools("mst")
+	f.Expect(runnertest.Call{Argv: queryPCI, Output: output(t, "mlxconfig-query-e-off.txt")})
+	st := NewStep()
+	rep, err := engine.Run(context.Background(), newEnv(h, f, specVFs(4)), []engine.Step{st}, []engine.Step{st}, engine.Options{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := rep.Steps[0]; s.Status != engine.StatusPlanned || len(s.Changes) != 2 || !rep.RebootRequired {
+		t.Errorf("%+v", rep)
+	}
+	if ents, _ := h.ReadDir("/dev/mst"); len(ents) != 0 || h.Exists(engine.StatePath) {
+		t.Error("dry run changed the host")
+	}
+}
