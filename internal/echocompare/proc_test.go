@@ -1,0 +1,62 @@
+package main
+
+import (
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseStatCPU(t *testing.T) {
+	line := "4242 (my (odd) cmd) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 75 0 0 20 0 1 0 100 0 0\n"
+	d, err := parseStatCPU([]byte(line))
+	if err != nil || d != 3250*time.Millisecond {
+		t.Fatalf("got %v, %v; want 3.25s (325 ticks)", d, err)
+	}
+	for _, bad := range []string{"", "1 (x) S 1 2", "1 (x) S 1 2 3 4 5 6 7 8 9 10 x 7 1"} {
+		if _, err := parseStatCPU([]byte(bad)); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+func FuzzParseStatCPU(f *testing.F) {
+	f.Add([]byte("1 (a) R 0 1 1 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 1 0 0"))
+	f.Fuzz(func(t *testing.T, b []byte) { parseStatCPU(b) })
+}
+
+func TestCPUTimeAndListenPort(t *testing.T) {
+	if _, err := cpuTime(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	p, err := listenPort(os.Getpid())
+	if err != nil || !strings.HasSuffix(l.Addr().String(), ":"+strconv.Itoa(p)) {
+		t.Fatalf("listenPort = %d, %v; listening on %s", p, err, l.Addr())
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	var s []sample
+	for r, q := range []float64{100, 300, 200} {
+		s = append(s, sample{Server: "kernel", Mode: "pingpong", Round: r, QPS: q, P99us: 10, CPUusMsg: 2})
+		s = append(s, sample{Server: "gonet", Mode: "pingpong", Round: r, QPS: q / 2, P99us: 20, CPUusMsg: 3})
+	}
+	rows := summarize(s, []string{"kernel", "gonet"}, []string{"pingpong"})
+	if len(rows) != 2 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	k, g := rows[0], rows[1]
+	if k.QPS != (stat{Median: 200, Min: 100, Max: 300}) || k.QPSx != 1 {
+		t.Errorf("kernel row %+v", k)
+	}
+	if g.QPSx != 0.5 || g.P99x != 2 || g.CPUx != 1.5 {
+		t.Errorf("gonet ratios %v %v %v", g.QPSx, g.P99x, g.CPUx)
+	}
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+)
+
+// stat is a median with its min and max.
+type stat struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+func statOf(v []float64) stat {
+	if len(v) == 0 {
+		return stat{}
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	m := s[len(s)/2]
+	if len(s)%2 == 0 {
+		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return stat{Median: m, Min: s[0], Max: s[len(s)-1]}
+}
+
+// row is one server in one mode, with ratios of its medians to the
+// reference server's (the first in -servers).
+type row struct {
+	Mode     string  `json:"mode"`
+	Server   string  `json:"server"`
+	QPS      stat    `json:"qps"`
+	P99us    stat    `json:"p99_us"`
+	CPUusMsg stat    `json:"server_cpu_us_per_msg"`
+	MBps     stat    `json:"mbps"`
+	QPSx     float64 `json:"qps_ratio"`
+	P99x     float64 `json:"p99_ratio"`
+	CPUx     float64 `json:"cpu_ratio"`
+}
+
+func summarize(samples []sample, servers, modes []string) []row {
+	var rows []row
+	for _, mode := range modes {
+		var ref *row
+		for _, srv := range servers {
+			var q, p, c, mb []float64
+			for _, s := range samples {
+				if s.Mode == mode && s.Server == srv {
+					q, p, c, mb = append(q, s.QPS), append(p, s.P99us), append(c, s.CPUusMsg), append(mb, s.MBps)
+				}
+			}
+			r := row{Mode: mode, Server: srv, QPS: statOf(q), P99us: statOf(p), CPUusMsg: statOf(c), MBps: statOf(mb)}
+			if ref == nil {
+				ref = &r
+			}
+			r.QPSx, r.P99x, r.CPUx = ratio(r.QPS.Median, ref.QPS.Median), ratio(r.P99us.Median, ref.P99us.Median), ratio(r.CPUusMsg.Median, ref.CPUusMsg.Median)
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func printTable(w io.Writer, o options, rows []row) {
+	fmt.Fprintf(w, "echo servers, %d conns x %d B, %v measured x %d rounds (median [min..max]; x = ratio to %s)\n",
+		o.conns, o.size, o.duration, o.rounds, o.servers[0])
+	fmt.Fprintf(w, "%-10s %-7s %-30s %6s  %-30s %6s  %-24s %6s\n", "mode", "server", "msgs/s", "x", "p99 us", "x", "server CPU us/msg", "x")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-10s %-7s %-30s %6.2f  %-30s %6.2f  %-24s %6.2f\n", r.Mode, r.Server,
+			fmt.Sprintf("%.0f [%.0f..%.0f]", r.QPS.Median, r.QPS.Min, r.QPS.Max), r.QPSx,
+			fmt.Sprintf("%.1f [%.1f..%.1f]", r.P99us.Median, r.P99us.Min, r.P99us.Max), r.P99x,
+			fmt.Sprintf("%.3f [%.3f..%.3f]", r.CPUusMsg.Median, r.CPUusMsg.Min, r.CPUusMsg.Max), r.CPUx)
+	}
+}
