@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/photonctl/photonctl/pkg/dataplane"
 	"github.com/photonctl/photonctl/pkg/doctor"
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/hugepages"
@@ -30,7 +31,7 @@ func checks() []doctor.Check {
 	// names (issue 5)
 	c = append(c, hugepages.Checks()...)
 	// fstackconf (issue 6)
-	// dataplane (issue 7)
+	c = append(c, dataplane.Checks()...) // dataplane (issue 7)
 	// dpdk toolchain (issue 8)
 	return c
 }
