@@ -84,14 +84,14 @@ func TestCheckLeftovers(t *testing.T) {
 	if len(r) != 2 {
 		t.Fatalf("%d results: %+v", len(r), r)
 	}
-	if r[0].Status != doctor.Warn || !strings.Contains(r[0].Detail, `"photonctl": 3 runtime files`) || r[0].Fix != "rm -rf /var/run/dpdk/photonctl /dev/hugepages/photonctlmap_*" {
+	if r[0].Status != doctor.Warn || !strings.Contains(r[0].Detail, `"container-photonctl": 3 runtime files`) || r[0].Fix != "rm -rf /var/run/dpdk/container-photonctl /dev/hugepages/container-photonctlmap_*" {
 		t.Errorf("stale prefix: %+v", r[0])
 	}
 	if r[1].Status != doctor.OK || !strings.Contains(r[1].Detail, `"rte"`) {
 		t.Errorf("prefix in use: %+v", r[1])
 	}
 	removed, err := CleanRuntime(h, FilePrefix)
-	want := []string{"/var/run/dpdk/photonctl", "/dev/hugepages/photonctlmap_0", "/dev/hugepages/photonctlmap_1"}
+	want := []string{"/var/run/dpdk/container-photonctl", "/dev/hugepages/container-photonctlmap_0", "/dev/hugepages/container-photonctlmap_1"}
 	if err != nil || !reflect.DeepEqual(removed, want) {
 		t.Errorf("CleanRuntime: %v, %v; want %v", removed, err, want)
 	}

@@ -11,9 +11,10 @@ import (
 )
 
 // FilePrefix is the DPDK file prefix photonctl's fstack engine runs with
-// (f-stack.conf [dpdk] file_prefix); DPDK names its runtime directory
+// (f-stack.conf [dpdk] file_prefix=photonctl, which F-Stack passes to DPDK as
+// --file-prefix=container-photonctl); DPDK names its runtime directory
 // /var/run/dpdk/<prefix> and its hugepage files /dev/hugepages/<prefix>map_*.
-const FilePrefix = "photonctl"
+const FilePrefix = "container-photonctl"
 
 // RuntimeFiles lists the DPDK runtime files of a file prefix under h.
 func RuntimeFiles(h *host.Host, prefix string) ([]string, error) {
