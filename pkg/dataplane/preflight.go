@@ -215,4 +215,3 @@ func portListening(h *host.Host, port uint16) (bool, error) {
 	}
 	return false, nil
 }
-
