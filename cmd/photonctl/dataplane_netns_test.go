@@ -53,7 +53,7 @@ func TestDemoInNamespaces(t *testing.T) {
 	ipCmd(t, "-n", nsA, "link", "set", vA, "up")
 	ipCmd(t, "-n", nsB, "link", "set", vB, "up")
 
-	srv := helper([]string{"ip", "netns", "exec", nsA}, "run", "echo", "--listen", "10.99.0.1:8080")
+	srv := helper([]string{"ip", "netns", "exec", nsA}, "run", "echo", "--engine", "kernel", "--listen", "10.99.0.1:8080")
 	out, err := srv.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -142,7 +142,7 @@ func TestRunEchoSignal(t *testing.T) {
 
 func TestBenchTextOutput(t *testing.T) {
 	p := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
-	p.Env = append(os.Environ(), "PHOTONCTL_HELPER=1", "PHOTONCTL_ARGS="+strings.Join([]string{"run", "echo", "--listen", "127.0.0.1:0", "--stats-interval", "0"}, "\x1f"))
+	p.Env = append(os.Environ(), "PHOTONCTL_HELPER=1", "PHOTONCTL_ARGS="+strings.Join([]string{"run", "echo", "--engine", "kernel", "--listen", "127.0.0.1:0", "--stats-interval", "0"}, "\x1f"))
 	out, _ := p.StdoutPipe()
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
