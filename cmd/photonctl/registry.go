@@ -5,12 +5,13 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/doctor"
 	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/grub"
 )
 
 // steps lists every setup step, in engine.StepOrder.
 func steps() []engine.Step {
 	return []engine.Step{
-		// grub (issue 3)
+		grub.NewStep(),
 		// mlnx (issue 4)
 		// sriov (issue 4)
 		// names (issue 5)
@@ -22,7 +23,7 @@ func steps() []engine.Step {
 // checks lists every doctor check; doctor.Run orders them by group.
 func checks() []doctor.Check {
 	var c []doctor.Check
-	// grub (issue 3)
+	c = append(c, grub.Checks()...)
 	// sriov, mlnx (issue 4)
 	// names (issue 5)
 	// hugepages
