@@ -73,7 +73,13 @@ func EditBLSEntry(entry []byte, add, remove []string) (out []byte, changed bool)
 		}
 		next = ApplyArgs(opts, nil, append(keys, remove...))
 	} else {
-		next = ApplyArgs(opts, add, remove)
+		// New arguments go before trailing grubenv references
+		// ($tuned_params), as grubby puts them.
+		lit, vars := opts, []string(nil)
+		for len(lit) > 0 && strings.HasPrefix(lit[len(lit)-1], "$") {
+			lit, vars = lit[:len(lit)-1], append([]string{lit[len(lit)-1]}, vars...)
+		}
+		next = append(ApplyArgs(lit, add, remove), vars...)
 	}
 	if strings.Join(next, " ") == strings.Join(opts, " ") {
 		return entry, false
