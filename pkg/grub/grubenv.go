@@ -20,7 +20,8 @@ type Grubenv struct {
 	Vars []GrubenvVar
 }
 
-// GrubenvVar is one variable of a block.
+// GrubenvVar is one variable of a block, or (Name "") a comment line kept
+// as it is (grub-editenv writes a warning line).
 type GrubenvVar struct{ Name, Value string }
 
 // ParseGrubenv reads an environment block.
@@ -36,6 +37,10 @@ func ParseGrubenv(b []byte) (*Grubenv, error) {
 			if i < 0 {
 				break
 			}
+			if len(bytes.Trim(rest[:i], "#")) == 0 {
+				break // padding
+			}
+			g.Vars = append(g.Vars, GrubenvVar{Value: string(rest[:i])})
 			rest = rest[i+1:]
 			continue
 		}
@@ -45,6 +50,9 @@ func ParseGrubenv(b []byte) (*Grubenv, error) {
 			return nil, fmt.Errorf("grubenv: a line without '=' (%q); recreate the block with grub2-editenv", firstLine(rest))
 		}
 		name := string(rest[:eq])
+		if name == "" {
+			return nil, fmt.Errorf("grubenv: a variable without a name; recreate the block with grub2-editenv")
+		}
 		var v []byte
 		i := eq + 1
 		for ; i < len(rest) && rest[i] != '\n'; i++ {
@@ -65,7 +73,7 @@ func ParseGrubenv(b []byte) (*Grubenv, error) {
 // Get returns a variable's value.
 func (g *Grubenv) Get(name string) (string, bool) {
 	for _, v := range g.Vars {
-		if v.Name == name {
+		if v.Name == name && name != "" {
 			return v.Value, true
 		}
 	}
@@ -75,7 +83,7 @@ func (g *Grubenv) Get(name string) (string, bool) {
 // Set sets a variable, keeping its place if it is there.
 func (g *Grubenv) Set(name, value string) {
 	for i, v := range g.Vars {
-		if v.Name == name {
+		if v.Name == name && name != "" {
 			g.Vars[i].Value = value
 			return
 		}
@@ -94,6 +102,10 @@ func (g *Grubenv) Render() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(grubenvHeader)
 	for _, v := range g.Vars {
+		if v.Name == "" {
+			b.WriteString(v.Value + "\n")
+			continue
+		}
 		b.WriteString(v.Name)
 		b.WriteByte('=')
 		for i := 0; i < len(v.Value); i++ {
