@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/host"
 	"github.com/photonctl/photonctl/pkg/runner"
 )
@@ -158,7 +159,7 @@ func Detect(h *host.Host, r runner.Runner) (*Flavour, error) {
 	switch {
 	case o.is("rhel", "centos", "fedora", "rocky", "almalinux", "ol"):
 		if !hasDefault {
-			return nil, fmt.Errorf("%w: %s has no %s; photonctl edits GRUB 2 setups only (is this systemd-boot?)", ErrUnsupported, osName(o), DefaultGrub)
+			return nil, missingDefault(o)
 		}
 		major := o.Major()
 		if o.ID == "fedora" {
@@ -187,7 +188,7 @@ func Detect(h *host.Host, r runner.Runner) (*Flavour, error) {
 			Regen: []string{"grub2-mkconfig", "-o", cfg}, EditsDefault: true}, nil
 	case o.is("debian", "ubuntu"):
 		if !hasDefault {
-			return nil, fmt.Errorf("%w: %s has no %s; photonctl edits GRUB 2 setups only (is this systemd-boot?)", ErrUnsupported, osName(o), DefaultGrub)
+			return nil, missingDefault(o)
 		}
 		name := "Debian"
 		if o.is("ubuntu") {
@@ -208,6 +209,13 @@ func Detect(h *host.Host, r runner.Runner) (*Flavour, error) {
 		found += " with systemd-boot (no " + DefaultGrub + ")"
 	}
 	return nil, fmt.Errorf("%w: found %s; photonctl knows EL7-EL9, Fedora, Debian, Ubuntu and rpm-ostree hosts: add the kernel arguments by hand", ErrUnsupported, found)
+}
+
+// missingDefault is an EL or Debian host without /etc/default/grub: bad
+// input (exit 2), since grub-mkconfig needs the file.
+func missingDefault(o OS) error {
+	return fmt.Errorf("%w: %w: %s has no %s, which grub-mkconfig reads; restore it (it comes with grub2-tools or grub-common) and run again, or, if this host boots with systemd-boot, add the kernel arguments by hand",
+		ErrUnsupported, engine.ErrBadInput, osName(o), DefaultGrub)
 }
 
 func osName(o OS) string {
