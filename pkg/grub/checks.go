@@ -150,11 +150,20 @@ func Configured(ctx context.Context, env *engine.Env) ([]string, error) {
 		// The entry of the running kernel, else the newest (last sorted).
 		pick := entries[len(entries)-1]
 		running, _ := ReadCmdline(h)
+		boot := ""
+		for _, r := range running {
+			if v, ok := strings.CutPrefix(r, "BOOT_IMAGE="); ok {
+				if i := strings.Index(v, ")"); strings.HasPrefix(v, "(") && i > 0 {
+					v = v[i+1:] // (hd0,msdos1)/vmlinuz-...
+				}
+				boot = v
+			}
+		}
 		for _, e := range entries {
 			b, _ := h.ReadFile(e)
 			for _, l := range strings.Split(string(b), "\n") {
 				f := strings.Fields(l)
-				if len(f) >= 2 && f[0] == "linux" && contains(running, "BOOT_IMAGE="+f[1]) {
+				if len(f) >= 2 && f[0] == "linux" && f[1] == boot {
 					pick = e
 				}
 			}
