@@ -19,7 +19,7 @@ func (argsStep) Check(context.Context, *engine.Env) (*engine.Plan, error) {
 	return &engine.Plan{Skip: "not asked for (test)"}, nil
 }
 func (argsStep) Apply(context.Context, *engine.Env, *engine.Plan) (bool, error) { return false, nil }
-func (argsStep) Verify(context.Context, *engine.Env) error                     { return nil }
+func (argsStep) Verify(context.Context, *engine.Env) error                      { return nil }
 func (s argsStep) KernelArgs(context.Context, *engine.Env) ([]string, error) {
 	return s.args, nil
 }

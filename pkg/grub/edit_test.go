@@ -55,7 +55,10 @@ func TestEditArgs(t *testing.T) {
 }
 
 func TestEditArgsRefuses(t *testing.T) {
-	for _, tc := range []struct{ name, in, msg string; line int }{
+	for _, tc := range []struct {
+		name, in, msg string
+		line          int
+	}{
 		{"command substitution", "A=1\nGRUB_CMDLINE_LINUX=\"quiet $(cat /x)\"\n", "$(cat /x)", 2},
 		{"backticks", "GRUB_CMDLINE_LINUX=`cat /x`\n", "`cat /x`", 1},
 		{"unknown variable", "GRUB_CMDLINE_LINUX=\"$EXTRA quiet\"\n", "$EXTRA", 1},

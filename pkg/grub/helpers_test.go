@@ -11,7 +11,6 @@ import (
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/host"
 	"github.com/photonctl/photonctl/pkg/runner"
-	"github.com/photonctl/photonctl/pkg/runner/runnertest"
 	"github.com/photonctl/photonctl/pkg/spec"
 )
 
@@ -99,8 +98,6 @@ func checkApply(t *testing.T, env *engine.Env) *engine.Plan {
 	}
 	return p
 }
-
-func fakeRunner(t testing.TB) *runnertest.Fake { return runnertest.New(t) }
 
 func writeFile(t testing.TB, h *host.Host, p, data string) {
 	t.Helper()

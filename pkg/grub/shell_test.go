@@ -65,7 +65,10 @@ export GRUB_A
 }
 
 func TestParseSyntaxErrors(t *testing.T) {
-	for _, tc := range []struct{ in, msg string; line int }{
+	for _, tc := range []struct {
+		in, msg string
+		line    int
+	}{
 		{"A=1\nGRUB_CMDLINE_LINUX=\"quiet\n", `unterminated " quote`, 2},
 		{"A='x\n\n", "unterminated ' quote", 1},
 		{"A=1\nB=2\nC=$(echo\n", "unterminated $(...)", 3},
