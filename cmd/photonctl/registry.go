@@ -5,6 +5,7 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/doctor"
 	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/fstackconf"
 )
 
 // steps lists every setup step, in engine.StepOrder.
@@ -15,7 +16,7 @@ func steps() []engine.Step {
 		// sriov (issue 4)
 		// names (issue 5)
 		// hugepages
-		// fstack (issue 6)
+		fstackconf.NewStep(),
 	}
 }
 
@@ -26,7 +27,7 @@ func checks() []doctor.Check {
 	// sriov, mlnx (issue 4)
 	// names (issue 5)
 	// hugepages
-	// fstackconf (issue 6)
+	c = append(c, fstackconf.Checks()...)
 	// dataplane (issue 7)
 	// dpdk toolchain (issue 8)
 	return c
@@ -34,6 +35,6 @@ func checks() []doctor.Check {
 
 // moreCommands adds the commands other issues bring (conf, run, bench).
 func moreCommands(root *cobra.Command, g *globalOptions) {
-	// conf (issue 6)
+	root.AddCommand(newConfCmd(g))
 	// run, bench (issue 7)
 }
