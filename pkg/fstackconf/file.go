@@ -108,7 +108,7 @@ func ParseBytes(b []byte) (*File, error) {
 		} else {
 			text = ""
 		}
-		if strings.HasSuffix(raw, "\r") {
+		if eol == "\n" && strings.HasSuffix(raw, "\r") {
 			raw, eol = raw[:len(raw)-1], "\r"+eol
 		}
 		l := &Line{Raw: raw, EOL: eol, Section: section}
@@ -183,7 +183,7 @@ func ParseBytes(b []byte) (*File, error) {
 				break
 			}
 		}
-		for ve > vs && (raw[ve-1] == ' ' || raw[ve-1] == '\t') {
+		for ve > vs && (raw[ve-1] == ' ' || raw[ve-1] == '\t' || raw[ve-1] == '\r') {
 			ve--
 		}
 		l.valStart, l.valEnd = vs, ve
