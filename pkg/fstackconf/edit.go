@@ -68,7 +68,7 @@ func (e *editor) setAllow(v Version, allow []string) {
 
 // Fill changes f the way setup does for the host facts and the spec: the
 // allow-list under v's key, lcore_mask (only when the file's names a CPU that
-// is offline or off the PF's NUMA node), port 0 in port_list, pkt_tx_delay=0,
+// is offline, off the PF's NUMA node, or CPU 0 when the node has others), port 0 in port_list, pkt_tx_delay=0,
 // [port0] from the PF, IPv6 and low-latency keys when asked. Every other line
 // stays as it was.
 func Fill(f *File, v Version, facts *Facts, s spec.Spec) []Edit {
@@ -114,7 +114,8 @@ func ensurePort0(e *editor) {
 }
 
 // maskFits reports whether the file's lcore_mask names only online CPUs of
-// the PF's NUMA node: a hand-picked mask that fits is left alone.
+// the PF's NUMA node, and not CPU 0 when the node has others: a hand-picked
+// mask that fits is left alone.
 func maskFits(f *File, facts *Facts) bool {
 	cur, ok := f.Get("dpdk", "lcore_mask")
 	if !ok {
@@ -125,7 +126,7 @@ func maskFits(f *File, facts *Facts) bool {
 		return false
 	}
 	for _, c := range cpus {
-		if !facts.NodeCPUs[c] {
+		if !facts.NodeCPUs[c] || (c == 0 && len(facts.NodeCPUs) > 1) {
 			return false
 		}
 	}
