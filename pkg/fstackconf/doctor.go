@@ -61,9 +61,12 @@ func load(env *engine.Env, id string) (*File, *doctor.Result) {
 	case host.IsNotExist(err):
 		return nil, &doctor.Result{Status: doctor.Fail, Detail: p + " does not exist: F-Stack will not start", Fix: "photonctl setup --only fstack"}
 	case errors.Is(err, engine.ErrBadInput):
+		detail := err.Error()
 		var se *SyntaxError
-		errors.As(err, &se)
-		return nil, &doctor.Result{Status: doctor.Fail, Detail: p + " does not parse: " + joinProblems(se.Problems), Fix: "fix the lines named; photonctl conf check " + p}
+		if errors.As(err, &se) {
+			detail = joinProblems(se.Problems)
+		}
+		return nil, &doctor.Result{Status: doctor.Fail, Detail: p + " does not parse: " + detail, Fix: "fix the lines named; photonctl conf check " + p}
 	}
 	return nil, &doctor.Result{Status: doctor.Fail, Detail: "reading " + p + ": " + err.Error(), Fix: "check the file's permissions"}
 }

@@ -70,7 +70,7 @@ func Load(h *host.Host, p string) (*File, error) {
 	}
 	f, err := ParseBytes(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s:\n%v\nfix these lines (photonctl conf check %s)", engine.ErrBadInput, p, err, p)
+		return nil, fmt.Errorf("%w: %s:\n%w\nfix these lines (photonctl conf check %s)", engine.ErrBadInput, p, err, p)
 	}
 	return f, nil
 }
