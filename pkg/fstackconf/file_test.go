@@ -234,3 +234,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseAndCheck(b *testing.B) {
+	in := readTestdata(b, "full-1.24.conf")
+	for b.Loop() {
+		f, err := ParseBytes(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		Check(f, Version{24}, eightCPUs)
+	}
+}
