@@ -130,7 +130,11 @@ func confCheckRun(opts *confOptions) error {
 			fmt.Fprintf(g.Err, "note: %s\n", n)
 		}
 		for _, p := range probs {
-			fmt.Fprintf(g.Out, "%s:%d: %s\n", name, p.Line, p.Msg)
+			if p.Line == 0 {
+				fmt.Fprintf(g.Out, "%s: %s\n", name, p.Msg)
+			} else {
+				fmt.Fprintf(g.Out, "%s:%d: %s\n", name, p.Line, p.Msg)
+			}
 		}
 		if len(probs) == 0 {
 			fmt.Fprintf(g.Out, "%s: no problems for F-Stack %s\n", name, v)
