@@ -6,6 +6,7 @@ import (
 
 	"net/netip"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -66,11 +67,11 @@ func Gather(env *engine.Env) (*Facts, error) {
 		return nil, err
 	}
 	f := &Facts{PF: link.Attrs().Name}
-	dev, err := h.ReadLink("/sys/class/net/" + f.PF + "/device")
-	if err != nil {
+	pci, ok := pciOf(h, f.PF)
+	if !ok {
 		return nil, fmt.Errorf("%w: link %s has no PCI device (/sys/class/net/%s/device); give the PF with --pf", ErrNoPF, f.PF, f.PF)
 	}
-	f.PFPCI = path.Base(dev)
+	f.PFPCI = pci
 	if err := f.ipv4(nl, link); err != nil {
 		return nil, err
 	}
@@ -82,6 +83,24 @@ func Gather(env *engine.Env) (*Facts, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// pciOf finds the PCI address of a network interface: its device, or the
+// nearest PCI device above it (a virtio-net link's device is virtioN, a child
+// of the PCI function).
+func pciOf(h *host.Host, ifname string) (string, bool) {
+	p, err := filepath.EvalSymlinks(h.Path("/sys/class/net/" + ifname + "/device"))
+	if err != nil {
+		return "", false
+	}
+	root := filepath.Clean(h.Root())
+	for p != root && p != "/" && p != "." {
+		if b := filepath.Base(p); spec.IsPCIAddress(b) && strings.Count(b, ":") == 2 {
+			return b, true
+		}
+		p = filepath.Dir(p)
+	}
+	return "", false
 }
 
 func findPF(h *host.Host, nl *netlink.Handle, s spec.Spec) (netlink.Link, error) {

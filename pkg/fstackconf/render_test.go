@@ -226,10 +226,10 @@ func TestStepSetupTwice(t *testing.T) {
 		"/etc/f-stack.conf [dpdk] allow:  -> allow=0000:03:00.0,0000:03:00.2",
 		"/etc/f-stack.conf [dpdk] lcore_mask: lcore_mask=1 -> lcore_mask=2",
 		"/etc/f-stack.conf [dpdk] pkt_tx_delay: pkt_tx_delay=100 -> pkt_tx_delay=0",
-		"/etc/f-stack.conf [port0] addr: addr=192.0.2.2 -> addr=192.168.1.2",
+		"/etc/f-stack.conf [port0] addr: addr=198.51.100.2 -> addr=192.168.1.2",
 		"/etc/f-stack.conf [port0] netmask: netmask=255.255.255.0 -> netmask=255.255.255.0",
-		"/etc/f-stack.conf [port0] broadcast: broadcast=192.0.2.255 -> broadcast=192.168.1.255",
-		"/etc/f-stack.conf [port0] gateway: gateway=192.0.2.1 -> gateway=192.168.1.1",
+		"/etc/f-stack.conf [port0] broadcast: broadcast=198.51.100.255 -> broadcast=192.168.1.255",
+		"/etc/f-stack.conf [port0] gateway: gateway=198.51.100.1 -> gateway=192.168.1.1",
 	}
 	want = append(want[:5], want[6:]...) // the netmask is already right
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -287,5 +287,23 @@ func TestRenderLab(t *testing.T) {
 	}
 	if _, err := RenderLab("1.24", []string{"03:00"}, "10.99.0.2", "255.255.255.0", "10.99.0.255", "10.99.0.1", "2", nil); err == nil {
 		t.Error("bad PCI address accepted")
+	}
+}
+
+func TestRenderVirtioPF(t *testing.T) {
+	nl := testNS(t)
+	addLink(t, nl, "eth0", "198.18.0.2/15", "198.18.0.1")
+	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4", "fstack-virtio"), NL: nl, Spec: spec.Default()}
+	env.Spec.FstackVersion = "1.25"
+	r, err := Render(env, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := mustParse(t, r.Data)
+	for k, want := range map[string]string{"dpdk.allow": "0000:00:03.0", "dpdk.lcore_mask": "2", "port0.netmask": "255.254.0.0", "port0.broadcast": "198.19.255.255"} {
+		sec, key, _ := strings.Cut(k, ".")
+		if got, _ := f.Get(sec, key); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
 	}
 }

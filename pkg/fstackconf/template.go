@@ -36,10 +36,10 @@ nb_bond=0
 [port0]
 # The dataplane shares the host's address: it owns only its own TCP port,
 # the kernel keeps the rest of the traffic.
-addr=192.0.2.2
+addr=198.51.100.2
 netmask=255.255.255.0
-broadcast=192.0.2.255
-gateway=192.0.2.1
+broadcast=198.51.100.255
+gateway=198.51.100.1
 
 [freebsd.boot]
 hz=100
