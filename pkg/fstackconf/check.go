@@ -188,6 +188,13 @@ func (c *checker) addresses() {
 			}
 			return l, a, true
 		}
+		for _, k := range []string{"addr6", "gateway6"} {
+			if l := c.f.Lookup(name, k); l != nil {
+				if a, err := netip.ParseAddr(l.Value()); err != nil || !a.Is6() || a.Is4In6() {
+					c.add(l, "[%s] %s=%s is not an IPv6 address", name, k, l.Value())
+				}
+			}
+		}
 		al, addr, okA := get("addr")
 		ml, mask, okM := get("netmask")
 		bl, bcast, okB := get("broadcast")

@@ -82,6 +82,8 @@ func TestCheckFindsEachMistake(t *testing.T) {
 			want: []string{"line 9: [port0] netmask=255.0.255.0 is not a netmask (its ones must come first)"}},
 		{name: "bad address", v: v24, replace: [2]string{"addr=192.168.1.2", "addr=192.168.1"},
 			want: []string{"line 8: [port0] addr=192.168.1 is not an IPv4 address"}},
+		{name: "bad IPv6", v: v24, replace: [2]string{"gateway=192.168.1.1", "gateway=192.168.1.1\naddr6=192.168.1.2\nprefix_len=64\ngateway6=fe80::1"},
+			want: []string{"line 12: [port0] addr6=192.168.1.2 is not an IPv6 address"}},
 		{name: "lcore_mask beyond the host", v: v24, online: CPUSet{0: true, 1: true}, replace: [2]string{"lcore_mask=2", "lcore_mask=0x12"},
 			want: []string{"line 2: lcore_mask=0x12 names CPU 4, which this host lacks (online: 0-1)"}},
 		{name: "lcore_mask not hex", v: v24, replace: [2]string{"lcore_mask=2", "lcore_mask=cpu1"},
