@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/photonctl/photonctl/pkg/doctor"
+	"github.com/photonctl/photonctl/pkg/dpdkenv"
 	"github.com/photonctl/photonctl/pkg/engine"
 )
 
@@ -28,7 +29,7 @@ func checks() []doctor.Check {
 	// hugepages
 	// fstackconf (issue 6)
 	// dataplane (issue 7)
-	// dpdk toolchain (issue 8)
+	c = append(c, dpdkenv.Checks()...) // dpdk toolchain (issue 8)
 	return c
 }
 
