@@ -126,7 +126,8 @@ func readPCIDevice(h *host.Host, addr string) (pciDevice, error) {
 	if l, err := h.ReadLink(dir + "/driver"); err == nil {
 		d.Driver = path.Base(l)
 	}
-	d.IsVF = h.Exists(dir + "/physfn")
+	_, err = os.Lstat(h.Path(dir + "/physfn"))
+	d.IsVF = err == nil
 	if ents, err := h.ReadDir(dir + "/net"); err == nil {
 		for _, e := range ents {
 			d.Netdev = append(d.Netdev, e.Name())
