@@ -115,3 +115,11 @@ func (s cpuSet) String() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// subject is "CPU 2 is" or "CPUs 2-3 are", to open a sentence.
+func (s cpuSet) subject() string {
+	if len(s) == 1 {
+		return "CPU " + s.String() + " is"
+	}
+	return "CPUs " + s.String() + " are"
+}

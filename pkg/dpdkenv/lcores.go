@@ -76,7 +76,7 @@ func checkLcores(ctx context.Context, env *engine.Env) []doctor.Result {
 	if off := lcores.minus(online); len(off) > 0 {
 		c := off.sorted()[0]
 		return []doctor.Result{{Status: doctor.Fail,
-			Detail: fmt.Sprintf("%s: CPUs %s are not online (online: %s); DPDK stops with lcore unavailable", what, off, online),
+			Detail: fmt.Sprintf("%s: %s not online (online: %s); DPDK stops with lcore unavailable", what, off.subject(), online),
 			Fix:    fmt.Sprintf("set lcore_mask in %s to online CPUs (%s), or bring CPU %d online: echo 1 > /sys/devices/system/cpu/cpu%d/online", confPath, online, c, c)}}
 	}
 	isolated := map[int]bool{}
@@ -95,6 +95,6 @@ func checkLcores(ctx context.Context, env *engine.Env) []doctor.Result {
 	}
 	all := cpuSet(isolated)
 	return []doctor.Result{{Status: doctor.Warn,
-		Detail: fmt.Sprintf("%s: CPUs %s are isolated (isolcpus/nohz_full: %s) but %s are not: the isolation was set up for something else, and the dataplane is split across it", what, iso, all, lcores.minus(isolated)),
+		Detail: fmt.Sprintf("%s: %s isolated (isolcpus/nohz_full: %s) but %s not: the isolation was set up for something else, and the dataplane is split across it", what, iso.subject(), all, lcores.minus(isolated).subject()),
 		Fix:    fmt.Sprintf("set lcore_mask in %s to CPUs all inside the isolated set (%s) or all outside it, or change isolcpus=/nohz_full= on the kernel command line", confPath, all)}}
 }
