@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/photonctl/photonctl/pkg/doctor"
+	"github.com/photonctl/photonctl/pkg/dpdkenv"
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/fstackconf"
 	"github.com/photonctl/photonctl/pkg/hugepages"
@@ -32,7 +33,7 @@ func checks() []doctor.Check {
 	c = append(c, hugepages.Checks()...)
 	c = append(c, fstackconf.Checks()...)
 	// dataplane (issue 7)
-	// dpdk toolchain (issue 8)
+	c = append(c, dpdkenv.Checks()...) // dpdk toolchain (issue 8)
 	return c
 }
 
