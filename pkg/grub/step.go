@@ -37,9 +37,24 @@ type planData struct {
 	runs        [][]string
 }
 
+// HasBootSetup reports whether the root holds any boot loader setup at all;
+// one without (a container, a root with no /boot) has no kernel command line
+// to edit.
+func HasBootSetup(h *host.Host) bool {
+	for _, p := range []string{DefaultGrub, "/boot/grub2", "/boot/grub", "/boot/loader/entries", "/boot/efi/EFI", OstreeBooted} {
+		if h.Exists(p) {
+			return true
+		}
+	}
+	return false
+}
+
 // Check works out the edits and commands for this host's boot setup.
 func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error) {
 	h := env.Host
+	if !HasBootSetup(h) {
+		return &engine.Plan{Skip: "no boot loader under this root (no " + DefaultGrub + ", /boot/grub2, /boot/grub or /boot/loader: a container?)"}, nil
+	}
 	add, remove, err := Wanted(h, env.Spec, env.KernelArgs)
 	if err != nil {
 		return nil, err
