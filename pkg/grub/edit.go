@@ -305,6 +305,9 @@ func EditArgs(srcs []Source, name string, add, remove []string) (*Edit, error) {
 	if len(c.links) == 0 {
 		// Nobody sets it: add the assignment to the end of the main file.
 		p := ps[0]
+		if p.file.EndDepth > 0 {
+			return nil, &Error{Path: p.path(), Line: countLines(p.src.Data), Msg: fmt.Sprintf("no line sets %s and the file ends inside an unclosed if/case/for/while/{ block; add %s=\"%s\" by hand", name, name, strings.Join(app, " ")), Err: ErrCannotEdit}
+		}
 		data := append([]byte(nil), p.src.Data...)
 		if len(data) > 0 && data[len(data)-1] != '\n' {
 			data = append(data, '\n')
@@ -312,7 +315,10 @@ func EditArgs(srcs []Source, name string, add, remove []string) (*Edit, error) {
 		line := fmt.Sprintf("%s=\"%s\"", name, strings.Join(app, " "))
 		data = append(data, line+"\n"...)
 		e.Files = append(e.Files, FileEdit{Path: p.path(), Line: countLines(p.src.Data) + 1, After: line, Data: data})
-		return e, checkResult(e, name, srcs, 0, data)
+		if err := checkResult(e, name, srcs, 0, data); err != nil {
+			return nil, &Error{Path: p.path(), Line: countLines(p.src.Data), Msg: fmt.Sprintf("no line sets %s, and a line added after the last one would not stand on its own (a trailing \\ or an open command list?); add %s by hand", name, line), Err: ErrCannotEdit}
+		}
+		return e, nil
 	}
 	// Splices per chain link.
 	splices := map[int][]splice{}
@@ -328,7 +334,14 @@ func EditArgs(srcs []Source, name string, add, remove []string) (*Edit, error) {
 	if len(app) > 0 {
 		last := len(c.links) - 1
 		s := ps[c.links[last].f].file.Stmts[c.links[last].s]
-		splices[last] = append(splices[last], appendSplice(s, app))
+		// Does anything stay in front of the new arguments?
+		left := selfRef(s, name)
+		for i, t := range c.toks {
+			if t.owner == last && !deleted(ops, i) {
+				left = true
+			}
+		}
+		splices[last] = append(splices[last], appendSplice(s, app, left))
 	}
 	newData := map[int][]byte{}
 	owners := make([]int, 0, len(splices))
@@ -458,8 +471,18 @@ func tokenSplice(p parsed, s *Stmt, t tok, o op) (splice, error) {
 	return splice{start, end, ""}, nil
 }
 
-// appendSplice adds args at the end of the statement's value.
-func appendSplice(s *Stmt, args []string) splice {
+func deleted(ops []op, i int) bool {
+	for _, o := range ops {
+		if o.index == i && o.kind == opDelete {
+			return true
+		}
+	}
+	return false
+}
+
+// appendSplice adds args at the end of the statement's value; left says
+// whether some of the value stays in front of them.
+func appendSplice(s *Stmt, args []string, left bool) splice {
 	text := strings.Join(args, " ")
 	w := s.Value
 	ps := w.Pieces
@@ -471,7 +494,7 @@ func appendSplice(s *Stmt, args []string) splice {
 	}
 	lastP := ps[len(ps)-1]
 	sep := " "
-	if lastP.space() {
+	if lastP.space() || !left {
 		sep = ""
 	}
 	if lastP.Quoting != Unquoted && w.End == lastP.End+1 {

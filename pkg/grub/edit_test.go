@@ -25,6 +25,7 @@ func TestEditArgs(t *testing.T) {
 		{"no duplicates", `GRUB_CMDLINE_LINUX="iommu=pt quiet iommu=pt iommu=soft"` + "\n", `GRUB_CMDLINE_LINUX="iommu=pt quiet"` + "\n", []string{"iommu=pt"}, nil},
 		{"bare flag is a key", `GRUB_CMDLINE_LINUX="quiet"` + "\n", `GRUB_CMDLINE_LINUX="quiet splash"` + "\n", []string{"quiet", "splash"}, nil},
 		{"remove by key and exact", `GRUB_CMDLINE_LINUX="pci=realloc amd_iommu=on quiet amd_iommu=off"` + "\n", `GRUB_CMDLINE_LINUX="quiet amd_iommu=off iommu=pt"` + "\n", []string{"iommu=pt"}, []string{"pci", "amd_iommu=on"}},
+		{"remove the only one, add another", `GRUB_CMDLINE_LINUX="amd_iommu=on"` + "\n", `GRUB_CMDLINE_LINUX="iommu=pt"` + "\n", []string{"iommu=pt"}, []string{"amd_iommu=on"}},
 		{"remove last", `GRUB_CMDLINE_LINUX="quiet pci=realloc"` + "\n", `GRUB_CMDLINE_LINUX="quiet"` + "\n", nil, []string{"pci=realloc"}},
 		{"self reference appends to the last", "GRUB_CMDLINE_LINUX=\"rhgb\"\nGRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX quiet\"\n", "GRUB_CMDLINE_LINUX=\"rhgb\"\nGRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX quiet iommu=pt\"\n", []string{"iommu=pt"}, nil},
 		{"self reference: replace in the earlier line", "GRUB_CMDLINE_LINUX=\"iommu=soft\"\nGRUB_CMDLINE_LINUX=\"${GRUB_CMDLINE_LINUX} quiet\"\n", "GRUB_CMDLINE_LINUX=\"iommu=pt\"\nGRUB_CMDLINE_LINUX=\"${GRUB_CMDLINE_LINUX} quiet\"\n", []string{"iommu=pt"}, nil},

@@ -77,6 +77,9 @@ type Stmt struct {
 // byte for byte.
 type File struct {
 	Stmts []*Stmt
+	// EndDepth is the block depth at the end: > 0 when an if/case/for/
+	// while/{ is not closed.
+	EndDepth int
 }
 
 // Render returns the file's bytes.
@@ -120,6 +123,7 @@ func Parse(b []byte) (*File, error) {
 		}
 		f.Stmts = append(f.Stmts, s)
 	}
+	f.EndDepth = depth
 	return f, nil
 }
 

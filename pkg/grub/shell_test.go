@@ -135,6 +135,10 @@ func FuzzParse(f *testing.F) {
 		// Editing never panics, and a successful edit reads back (EditArgs
 		// checks that itself).
 		e, err := EditArgs([]Source{{"/etc/default/grub", b}}, CmdlineVar, []string{"intel_iommu=on", "quiet"}, []string{"pci"})
+		var ge *Error
+		if err != nil && !errors.As(err, &ge) {
+			t.Fatalf("edit of %q: %v", b, err)
+		}
 		if err == nil && len(e.Files) == 0 && strings.Join(e.Before, " ") != strings.Join(e.After, " ") {
 			t.Fatalf("no file changed, but the value changes: %q -> %q", e.Before, e.After)
 		}
