@@ -8,7 +8,7 @@ import (
 
 func benchSources(b *testing.B) []Source {
 	h := fixture.Host(b, "grub-ubuntu2204")
-	srcs, err := readSources(h)
+	srcs, err := readSources(h, true)
 	if err != nil {
 		b.Fatal(err)
 	}

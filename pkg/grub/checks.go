@@ -175,7 +175,7 @@ func Configured(ctx context.Context, env *engine.Env) ([]string, error) {
 		opts, _ := BLSOptions(b)
 		return BLSExpand(opts, genv), nil
 	}
-	srcs, err := readSources(h)
+	srcs, err := readSources(h, fl.Dropins)
 	if err != nil {
 		return nil, err
 	}

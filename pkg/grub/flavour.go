@@ -124,6 +124,9 @@ type Flavour struct {
 	Grubenv string
 	// EditsDefault: /etc/default/grub is edited too.
 	EditsDefault bool
+	// Dropins: grub-mkconfig also sources /etc/default/grub.d/*.cfg
+	// (Debian, Ubuntu).
+	Dropins bool
 }
 
 func (f *Flavour) String() string {
@@ -194,7 +197,7 @@ func Detect(h *host.Host, r runner.Runner) (*Flavour, error) {
 		if o.is("ubuntu") {
 			name = "Ubuntu"
 		}
-		f := &Flavour{OS: o, Kind: KindMkconfig, Name: name + " " + fw, GrubCfg: "/boot/grub/grub.cfg", EditsDefault: true}
+		f := &Flavour{OS: o, Kind: KindMkconfig, Name: name + " " + fw, GrubCfg: "/boot/grub/grub.cfg", EditsDefault: true, Dropins: true}
 		if _, err := r.LookPath("update-grub"); err == nil {
 			f.Regen = []string{"update-grub"}
 		} else if _, err := r.LookPath("grub-mkconfig"); err == nil {
@@ -229,7 +232,7 @@ func osName(o OS) string {
 }
 
 func blsEnabled(h *host.Host) bool {
-	srcs, err := readSources(h)
+	srcs, err := readSources(h, false)
 	if err != nil {
 		return false
 	}
@@ -259,14 +262,18 @@ func efiGrubCfg(h *host.Host, o OS) (string, error) {
 	return "", fmt.Errorf("%w: UEFI %s, but no single /boot/efi/EFI/*/grub.cfg (found %d); is /boot/efi mounted?", ErrUnsupported, osName(o), len(m))
 }
 
-// readSources reads /etc/default/grub and its drop-ins, in the order
-// grub-mkconfig sources them.
-func readSources(h *host.Host) ([]Source, error) {
+// readSources reads /etc/default/grub and, with dropins (Debian's
+// grub-mkconfig; EL's grub2-mkconfig reads none), the drop-ins after it, in
+// the order grub-mkconfig sources them.
+func readSources(h *host.Host, dropins bool) ([]Source, error) {
 	b, err := h.ReadFile(DefaultGrub)
 	if err != nil {
 		return nil, err
 	}
 	srcs := []Source{{DefaultGrub, b}}
+	if !dropins {
+		return srcs, nil
+	}
 	drops, err := h.Glob(DropinGlob)
 	if err != nil {
 		return nil, err

@@ -16,14 +16,23 @@ import (
 
 // shValue sources the host's /etc/default/grub and drop-ins with the real
 // /bin/sh, as grub-mkconfig does, and returns the variable's tokens.
+//
+// Debian's grub-mkconfig also sources the drop-ins; EL's does not, so they
+// are read only where the host is Debian-like.
 func shValue(t testing.TB, h *host.Host, name string) []string {
 	t.Helper()
 	script := `. "$0/etc/default/grub"
-for x in "$0"/etc/default/grub.d/*.cfg ; do
-  if [ -e "${x}" ]; then . "${x}"; fi
-done
+if [ -n "$1" ]; then
+  for x in "$0"/etc/default/grub.d/*.cfg ; do
+    if [ -e "${x}" ]; then . "${x}"; fi
+  done
+fi
 printf '%s' "$` + name + `"`
-	cmd := exec.Command("/bin/sh", "-c", script, h.Root())
+	dropins := ""
+	if o, _ := ReadOS(h); o.is("debian") {
+		dropins = "yes"
+	}
+	cmd := exec.Command("/bin/sh", "-c", script, h.Root(), dropins)
 	cmd.Dir = t.TempDir()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -66,7 +66,7 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 	pd := &planData{flavour: fl, add: add, remove: remove}
 	var changes []engine.Change
 	if fl.EditsDefault {
-		srcs, err := readSources(h)
+		srcs, err := readSources(h, fl.Dropins)
 		if host.IsNotExist(err) {
 			return nil, engine.BadInput("%s is missing; a %s host needs it for grub2-mkconfig: restore it (from the grub2-tools or grub-common package) and run again", DefaultGrub, fl.Name)
 		}

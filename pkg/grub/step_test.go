@@ -193,3 +193,23 @@ func TestStepFlavours(t *testing.T) {
 }
 
 var _ = engine.StepGrub
+
+// Debian's grub-mkconfig sources /etc/default/grub.d/*.cfg, EL's does not:
+// the file edited is the one that decides the value on that flavour.
+func TestStepDropinsPerFlavour(t *testing.T) {
+	for _, tc := range []struct{ fixture, want string }{
+		{"grub-ubuntu2204", "/etc/default/grub.d/60-serial.cfg:1"},
+		{"grub-centos7", "/etc/default/grub:6"},
+	} {
+		h := fixture.Host(t, tc.fixture)
+		os.MkdirAll(h.Path("/etc/default/grub.d"), 0o755)
+		writeFile(t, h, "/etc/default/grub.d/60-serial.cfg", "GRUB_CMDLINE_LINUX=\"console=ttyS0,115200\"\n")
+		p, err := NewStep().Check(context.Background(), newEnv(h, runnertest.New(t).Tools("update-grub"), nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Changes) == 0 || p.Changes[0].Path != tc.want {
+			t.Errorf("%s: changes %+v, want %s first", tc.fixture, p.Changes, tc.want)
+		}
+	}
+}
