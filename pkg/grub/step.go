@@ -259,6 +259,9 @@ func grubCfgHolds(h *host.Host, path string, add, remove []string) bool {
 		if len(f) < 2 || f[0] != "linux" && f[0] != "linux16" && f[0] != "linuxefi" {
 			continue
 		}
+		if !strings.HasPrefix(filepath.Base(f[1]), "vmlinuz") {
+			continue // memtest86+ and other non-Linux images take no arguments
+		}
 		n++
 		if len(missingOf(f[2:], add, remove)) > 0 {
 			return false

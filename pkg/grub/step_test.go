@@ -213,3 +213,32 @@ func TestStepDropinsPerFlavour(t *testing.T) {
 		}
 	}
 }
+
+// An AMD RHEL 9 host with grubby: iommu=pt added, amd_iommu=on taken away.
+func TestStepGrubbyAMD(t *testing.T) {
+	h := fixture.Host(t, "grub-rhel9")
+	writeFile(t, h, ProcCPUInfo, "processor\t: 0\nvendor_id\t: AuthenticAMD\n")
+	replaceIn(t, h, rhel9Entry, "rhgb quiet", "rhgb quiet amd_iommu=on")
+	f := runnertest.New(t).Tools("grubby")
+	f.Expect(runnertest.Call{Argv: []string{"grubby", "--update-kernel=ALL", "--args=iommu=pt", "--remove-args=amd_iommu=on"},
+		Do: fakeGrubby(t, h, "", []string{"iommu=pt"}, []string{"amd_iommu=on"})})
+	checkApply(t, newEnv(h, f, nil))
+	if got := strings.Join(shValue(t, h, CmdlineVar), " "); !strings.HasSuffix(got, "rhgb quiet iommu=pt") {
+		t.Errorf("/bin/sh reads %q", got)
+	}
+}
+
+// A memtest86+ entry in grub.cfg takes no arguments and does not make every
+// run regenerate.
+func TestGrubCfgIgnoresMemtest(t *testing.T) {
+	h := fixture.Host(t, "grub-debian12")
+	cfg := "menuentry 'Debian' {\n\tlinux\t/boot/vmlinuz-6.1.0-13-amd64 root=UUID=x ro iommu=pt quiet\n}\nmenuentry 'Memory test (memtest86+x64.bin)' {\n\tlinux16\t/boot/memtest86+x64.bin\n}\n"
+	writeFile(t, h, "/boot/grub/grub.cfg", cfg)
+	if !grubCfgHolds(h, "/boot/grub/grub.cfg", []string{"iommu=pt"}, nil) {
+		t.Error("memtest's line counted")
+	}
+	writeFile(t, h, "/boot/grub/grub.cfg", strings.Replace(cfg, "iommu=pt ", "", 1))
+	if grubCfgHolds(h, "/boot/grub/grub.cfg", []string{"iommu=pt"}, nil) {
+		t.Error("a kernel line without iommu=pt passed")
+	}
+}
