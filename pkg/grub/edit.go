@@ -315,7 +315,7 @@ func EditArgs(srcs []Source, name string, add, remove []string) (*Edit, error) {
 		line := fmt.Sprintf("%s=\"%s\"", name, strings.Join(app, " "))
 		data = append(data, line+"\n"...)
 		e.Files = append(e.Files, FileEdit{Path: p.path(), Line: countLines(p.src.Data) + 1, After: line, Data: data})
-		if err := checkResult(e, name, srcs, 0, data); err != nil {
+		if err := readBack(e, srcs, map[int][]byte{0: data}); err != nil {
 			return nil, &Error{Path: p.path(), Line: countLines(p.src.Data), Msg: fmt.Sprintf("no line sets %s, and a line added after the last one would not stand on its own (a trailing \\ or an open command list?); add %s by hand", name, line), Err: ErrCannotEdit}
 		}
 		return e, nil
@@ -377,16 +377,8 @@ func EditArgs(srcs []Source, name string, add, remove []string) (*Edit, error) {
 		}
 	}
 	e.Files = mergeFileEdits(e.Files)
-	next := append([]Source(nil), srcs...)
-	for fi, d := range newData {
-		next[fi].Data = d
-	}
-	got, _, _, err := Value(next, name)
-	if err != nil {
-		return nil, fmt.Errorf("the edited %s does not read back (%v); this is a photonctl bug: edit by hand", name, err)
-	}
-	if strings.Join(got, " ") != strings.Join(e.After, " ") {
-		return nil, fmt.Errorf("the edited %s reads back as %q, not %q; this is a photonctl bug: edit by hand", name, strings.Join(got, " "), strings.Join(e.After, " "))
+	if err := readBack(e, srcs, newData); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
@@ -408,9 +400,14 @@ func mergeFileEdits(in []FileEdit) []FileEdit {
 	return out
 }
 
-func checkResult(e *Edit, name string, srcs []Source, fi int, data []byte) error {
+// readBack reads the edited sources as the shell would and checks that the
+// value is the one the edit meant.
+func readBack(e *Edit, srcs []Source, newData map[int][]byte) error {
+	name := e.Name
 	next := append([]Source(nil), srcs...)
-	next[fi].Data = data
+	for fi, d := range newData {
+		next[fi].Data = d
+	}
 	got, _, _, err := Value(next, name)
 	if err != nil {
 		return fmt.Errorf("the edited %s does not read back (%v); this is a photonctl bug: edit by hand", name, err)
