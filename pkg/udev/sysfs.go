@@ -1,0 +1,100 @@
+package udev
+
+import (
+	"path"
+	"strings"
+
+	"github.com/photonctl/photonctl/pkg/host"
+)
+
+// ReadNameInput reads what net_id reads for nic from sysfs under h; pins are
+// the udev rules on the host that name interfaces by MAC, by rules file.
+func ReadNameInput(h *host.Host, nic NIC, pins map[string][]Pin) NameInput {
+	dir := "/sys/class/net/" + nic.Name
+	in := NameInput{Current: nic.Name, PCI: nic.PCI, Type: nic.Type, DevPort: nic.DevPort, DevID: nic.DevID, NameAssignType: nic.NameAssignType}
+	mac := strings.ToLower(nic.MAC.String())
+	for file, ps := range pins {
+		for _, p := range ps {
+			if p.MAC == mac && (p.DevID == "" || p.DevID == nic.DevID) {
+				in.Pinned, in.PinnedBy = p.Name, file
+			}
+		}
+	}
+	if b, err := h.ReadFile(dir + "/uevent"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "DEVTYPE="); ok {
+				in.DevType = strings.TrimSpace(v)
+			}
+		}
+	}
+	if s, err := h.ReadString(dir + "/phys_port_name"); err == nil {
+		in.PhysPortName = s
+	}
+	if v, err := h.ReadInt(dir + "/device/acpi_index"); err == nil {
+		in.AcpiIndex = int(v)
+	}
+	if v, err := h.ReadInt(dir + "/device/index"); err == nil {
+		in.Index = int(v)
+	}
+	devPath := resolve(h, dir, "device")
+	in.MultiFunction = multiFunction(h, dir, devPath, nic.PCI)
+	own := slotAddress(nic.PCI)
+	var ancestors []string
+	for _, c := range strings.Split(path.Dir(devPath), "/") {
+		if _, _, _, _, err := splitPCI(c); err == nil {
+			ancestors = append(ancestors, slotAddress(c))
+		}
+	}
+	slots, _ := h.Glob("/sys/bus/pci/slots/*/address")
+	for _, s := range slots {
+		a, err := h.ReadString(s)
+		if err != nil {
+			continue
+		}
+		name := path.Base(path.Dir(s))
+		if a == own {
+			in.Slot = name
+			in.SlotCount++
+			continue
+		}
+		for _, anc := range ancestors {
+			if a == anc {
+				in.BridgeSlot = name
+			}
+		}
+	}
+	return in
+}
+
+// resolve follows the symlink dir/name and returns the host path it points at.
+func resolve(h *host.Host, dir, name string) string {
+	t, err := h.ReadLink(dir + "/" + name)
+	if err != nil {
+		return ""
+	}
+	if path.IsAbs(t) {
+		return path.Clean(t)
+	}
+	return path.Clean(path.Join(dir, t))
+}
+
+// multiFunction reads bit 7 of the PCI header type (config space byte 0x0e)
+// and, where config space is not readable, looks for sibling functions.
+func multiFunction(h *host.Host, dir, devPath, pci string) bool {
+	if b, err := h.ReadFile(dir + "/device/config"); err == nil && len(b) > 0x0e {
+		return b[0x0e]&0x80 != 0
+	}
+	if devPath == "" || len(pci) < 2 {
+		return false
+	}
+	sib, _ := h.Glob(path.Dir(devPath) + "/" + pci[:len(pci)-1] + "*")
+	return len(sib) > 1
+}
+
+// slotAddress is the "DDDD:BB:SS" a /sys/bus/pci/slots/*/address holds.
+func slotAddress(pci string) string {
+	if i := strings.LastIndexByte(pci, '.'); i > 0 {
+		return pci[:i]
+	}
+	return pci
+}
