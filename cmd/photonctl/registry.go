@@ -5,6 +5,7 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/doctor"
 	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/udev"
 )
 
 // steps lists every setup step, in engine.StepOrder.
@@ -13,7 +14,7 @@ func steps() []engine.Step {
 		// grub (issue 3)
 		// mlnx (issue 4)
 		// sriov (issue 4)
-		// names (issue 5)
+		udev.New(),
 		// hugepages
 		// fstack (issue 6)
 	}
@@ -24,7 +25,7 @@ func checks() []doctor.Check {
 	var c []doctor.Check
 	// grub (issue 3)
 	// sriov, mlnx (issue 4)
-	// names (issue 5)
+	c = append(c, udev.Checks()...)
 	// hugepages
 	// fstackconf (issue 6)
 	// dataplane (issue 7)

@@ -41,6 +41,13 @@ type Pin struct {
 	MAC   string // lower case
 	DevID string // "" when the rule does not match on it
 	Line  int
+	Final bool // NAME:= (later rules cannot change it)
+}
+
+// PinFile is the pins of one rules file.
+type PinFile struct {
+	Path string
+	Pins []Pin
 }
 
 // NameRule is the rule that gives the interface with this MAC, dev_id and
@@ -121,7 +128,7 @@ func Pins(f *File) []Pin {
 		if !ok || mac.Op != "==" {
 			continue
 		}
-		p := Pin{Name: name.Value, MAC: strings.ToLower(mac.Value), Line: l.Num}
+		p := Pin{Name: name.Value, MAC: strings.ToLower(mac.Value), Line: l.Num, Final: name.Op == ":="}
 		if d, ok := l.Rule.Get("ATTR", "dev_id", true); ok {
 			p.DevID = d.Value
 		}

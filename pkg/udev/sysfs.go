@@ -1,6 +1,7 @@
 package udev
 
 import (
+	"fmt"
 	"path"
 	"strings"
 
@@ -9,15 +10,18 @@ import (
 
 // ReadNameInput reads what net_id reads for nic from sysfs under h; pins are
 // the udev rules on the host that name interfaces by MAC, by rules file.
-func ReadNameInput(h *host.Host, nic NIC, pins map[string][]Pin) NameInput {
+func ReadNameInput(h *host.Host, nic NIC, pins []PinFile) NameInput {
 	dir := "/sys/class/net/" + nic.Name
 	in := NameInput{Current: nic.Name, PCI: nic.PCI, Type: nic.Type, DevPort: nic.DevPort, DevID: nic.DevID, NameAssignType: nic.NameAssignType}
 	mac := strings.ToLower(nic.MAC.String())
-	for file, ps := range pins {
-		for _, p := range ps {
-			if p.MAC == mac && (p.DevID == "" || p.DevID == nic.DevID) {
-				in.Pinned, in.PinnedBy = p.Name, file
+	final := false
+	for _, pf := range pins {
+		for _, p := range pf.Pins {
+			if final || p.MAC != mac || (p.DevID != "" && p.DevID != nic.DevID) {
+				continue
 			}
+			in.Pinned, in.PinnedBy = p.Name, fmt.Sprintf("%s line %d", pf.Path, p.Line)
+			final = p.Final
 		}
 	}
 	if b, err := h.ReadFile(dir + "/uevent"); err == nil {
