@@ -14,11 +14,11 @@ import (
 type Format string
 
 const (
-	Ifcfg      Format = "ifcfg"      // /etc/sysconfig/network-scripts/ifcfg-*
+	Ifcfg      Format = "ifcfg"       // /etc/sysconfig/network-scripts/ifcfg-*
 	IfcfgRoute Format = "ifcfg-route" // route-, route6-, rule-, rule6- beside them
-	Keyfile    Format = "keyfile"    // NetworkManager *.nmconnection
-	Netplan    Format = "netplan"    // /etc/netplan/*.yaml
-	Interfaces Format = "interfaces" // Debian /etc/network/interfaces
+	Keyfile    Format = "keyfile"     // NetworkManager *.nmconnection
+	Netplan    Format = "netplan"     // /etc/netplan/*.yaml
+	Interfaces Format = "interfaces"  // Debian /etc/network/interfaces
 )
 
 // File is one configuration file: its host path, format and content.

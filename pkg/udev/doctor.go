@@ -26,7 +26,9 @@ func Checks() []doctor.Check {
 	}
 }
 
-func skip(detail string) []doctor.Result { return []doctor.Result{{Status: doctor.Skip, Detail: detail}} }
+func skip(detail string) []doctor.Result {
+	return []doctor.Result{{Status: doctor.Skip, Detail: detail}}
+}
 
 // readOwnRules reads the keep mode's rules file: nil, nil when absent.
 func readOwnRules(h *host.Host) (*File, error) {

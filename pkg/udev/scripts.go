@@ -195,4 +195,3 @@ func (s *Step) applyScripts(env *engine.Env, st *state) (bool, error) {
 	}
 	return true, nil
 }
-
