@@ -205,7 +205,7 @@ func sameFiles(t *testing.T, before, after map[string]string) {
 func TestScriptsRefusesToStrandDefaultRouteOrSSH(t *testing.T) {
 	for _, tc := range []struct {
 		name, ssh, want string
-		route        bool
+		route           bool
 	}{
 		{name: "default route", route: true, want: "eth2 carries the default route; after the reboot eth2 will be enp6s0 and no network configuration"},
 		{name: "ssh session", ssh: "10.0.0.9 50022 10.96.0.2 22", want: "eth2 holds 10.96.0.2, the address of this SSH session; after the reboot eth2 will be enp6s0"},
