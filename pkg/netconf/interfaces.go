@@ -45,7 +45,7 @@ func interfacesRefs(data []byte) []Ref {
 	seen := map[string]bool{}
 	for _, line := range splitLines(data) {
 		fs := fields(line)
-		if len(fs) == 0 || interfacesOptions[fs[0].text] {
+		if len(fs) == 0 {
 			continue
 		}
 		for _, k := range interfacesNameFields(fs) {
