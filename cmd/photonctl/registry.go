@@ -5,6 +5,8 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/doctor"
 	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/hugepages"
+	"github.com/photonctl/photonctl/pkg/mlnx"
 	"github.com/photonctl/photonctl/pkg/udev"
 )
 
@@ -12,10 +14,10 @@ import (
 func steps() []engine.Step {
 	return []engine.Step{
 		// grub (issue 3)
-		// mlnx (issue 4)
+		mlnx.NewStep(),
 		// sriov (issue 4)
 		udev.New(),
-		// hugepages
+		hugepages.NewStep(),
 		// fstack (issue 6)
 	}
 }
@@ -24,9 +26,10 @@ func steps() []engine.Step {
 func checks() []doctor.Check {
 	var c []doctor.Check
 	// grub (issue 3)
-	// sriov, mlnx (issue 4)
+	// sriov (issue 4)
+	c = append(c, mlnx.Checks()...) // mlnx (issue 4)
 	c = append(c, udev.Checks()...)
-	// hugepages
+	c = append(c, hugepages.Checks()...)
 	// fstackconf (issue 6)
 	// dataplane (issue 7)
 	// dpdk toolchain (issue 8)
