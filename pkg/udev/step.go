@@ -11,6 +11,7 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/host"
+	"github.com/photonctl/photonctl/pkg/netconf"
 )
 
 // Step is the names step of photonctl setup.
@@ -83,7 +84,10 @@ func survey(env *engine.Env) (*state, error) {
 	return st, nil
 }
 
-// readPins reads the name-by-MAC rules of /etc/udev/rules.d, in udev's order.
+// readPins reads what names interfaces by MAC, in udev's order: on EL hosts
+// with initscripts, 60-net.rules runs rename_device, which gives a NIC the
+// DEVICE= of the ifcfg file whose HWADDR= is its MAC; then the rules of
+// /etc/udev/rules.d.
 func readPins(h *host.Host) ([]PinFile, error) {
 	files, err := h.Glob("/etc/udev/rules.d/*.rules")
 	if err != nil {
@@ -91,6 +95,9 @@ func readPins(h *host.Host) ([]PinFile, error) {
 	}
 	sort.Strings(files)
 	var out []PinFile
+	if pf := ifcfgPins(h); len(pf.Pins) > 0 {
+		out = append(out, pf)
+	}
 	for _, p := range files {
 		b, err := h.ReadFile(p)
 		if err != nil {
@@ -103,6 +110,27 @@ func readPins(h *host.Host) ([]PinFile, error) {
 		out = append(out, PinFile{Path: p, Pins: Pins(f)})
 	}
 	return out, nil
+}
+
+// ifcfgPins are the names rename_device gives, where it is installed.
+func ifcfgPins(h *host.Host) PinFile {
+	pf := PinFile{Path: "ifcfg HWADDR= (60-net.rules, rename_device)"}
+	if !h.Exists("/usr/lib/udev/rename_device") && !h.Exists("/lib/udev/rename_device") {
+		return pf
+	}
+	files, _ := netconf.Find(h)
+	for _, f := range files {
+		if f.Format != netconf.Ifcfg {
+			continue
+		}
+		refs, _ := netconf.Refs(f)
+		for _, r := range refs {
+			if r.Name != "" && r.MAC != "" {
+				pf.Pins = append(pf.Pins, Pin{Name: r.Name, MAC: r.MAC})
+			}
+		}
+	}
+	return pf
 }
 
 // globalUncertainty says why no name on this host can be predicted from
@@ -219,6 +247,9 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 	case ModeKeep:
 		return s.checkKeep(ctx, env, st, why)
 	case ModeScripts:
+		if env.Spec.ApplyNamesNow {
+			return nil, engine.BadInput("--apply-names-now with --names scripts would rename live interfaces under the running network configuration; reboot instead, or use --names keep")
+		}
 		return s.checkScripts(ctx, env, st)
 	}
 	return &engine.Plan{Message: joinMsg(why+" (use --names keep to pin them anyway)", st.inv.Summary())}, nil

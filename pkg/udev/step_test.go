@@ -292,3 +292,38 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func TestScriptsELRenameDeviceKeepsHWADDRNames(t *testing.T) {
+	h, nl, _ := testHost(t, "names-centos7-cx4")
+	// initscripts' rename_device gives eth0 (HWADDR= in ifcfg-eth0) its
+	// DEVICE= name; eth1's ifcfg has no HWADDR= and follows the PCI path.
+	if err := os.WriteFile(h.Path("/usr/lib/udev/rename_device"), nil, 0o755); err != nil {
+		if err := os.MkdirAll(h.Path("/usr/lib/udev"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(h.Path("/usr/lib/udev/rename_device"), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := (&Step{Getenv: noSSH}).Check(context.Background(), newEnv(h, nl, runnertest.New(t), "scripts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(p.Message, "after the reboot: eth1 -> enp3s0f1 (PCI path 0000:03:00.1)") {
+		t.Errorf("message %q: want only eth1 renamed", p.Message)
+	}
+	for _, c := range p.Changes {
+		if strings.Contains(c.Path, "eth0") || strings.Contains(c.After, "enp3s0f0") {
+			t.Errorf("eth0 is pinned by its HWADDR= but the plan changes %v", c)
+		}
+	}
+}
+
+func TestScriptsRefusesApplyNamesNow(t *testing.T) {
+	h, nl, _ := testHost(t, "names-centos7-cx4")
+	env := newEnv(h, nl, runnertest.New(t), "scripts")
+	env.Spec.ApplyNamesNow = true
+	if _, err := (&Step{Getenv: noSSH}).Check(context.Background(), env); !engine.IsBadInput(err) {
+		t.Fatalf("err = %v, want bad input", err)
+	}
+}

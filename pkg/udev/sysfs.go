@@ -20,7 +20,10 @@ func ReadNameInput(h *host.Host, nic NIC, pins []PinFile) NameInput {
 			if final || p.MAC != mac || (p.DevID != "" && p.DevID != nic.DevID) {
 				continue
 			}
-			in.Pinned, in.PinnedBy = p.Name, fmt.Sprintf("%s line %d", pf.Path, p.Line)
+			in.Pinned, in.PinnedBy = p.Name, pf.Path
+			if p.Line > 0 {
+				in.PinnedBy = fmt.Sprintf("%s line %d", pf.Path, p.Line)
+			}
 			final = p.Final
 		}
 	}
