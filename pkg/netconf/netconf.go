@@ -3,6 +3,7 @@ package netconf
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -87,13 +88,12 @@ func Find(h *host.Host) ([]File, error) {
 			if ignored(p) {
 				continue
 			}
+			if fi, err := os.Stat(h.Path(p)); err != nil || fi.IsDir() {
+				continue
+			}
 			b, err := h.ReadFile(p)
 			if err != nil {
 				if host.IsNotExist(err) {
-					continue
-				}
-				// A folder matching the glob, or a file we may not read.
-				if strings.Contains(err.Error(), "is a directory") {
 					continue
 				}
 				return nil, fmt.Errorf("reading %s: %w", p, err)

@@ -1,7 +1,11 @@
 package netconf
 
 import (
+	"os"
+	"path/filepath"
+
 	"errors"
+	"github.com/photonctl/photonctl/pkg/host"
 	"strings"
 	"testing"
 )
@@ -145,5 +149,41 @@ func BenchmarkRewriteNetplan(b *testing.B) {
 		if _, err := Rewrite(f, renames); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestFind(t *testing.T) {
+	dir := t.TempDir()
+	h, err := host.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range map[string]string{
+		"/etc/sysconfig/network-scripts/ifcfg-eth0":             "DEVICE=eth0\n",
+		"/etc/sysconfig/network-scripts/ifcfg-eth0.bak":         "DEVICE=eth0\n",
+		"/etc/sysconfig/network-scripts/route-eth0":             "default via 10.0.0.1 dev eth0\n",
+		"/etc/NetworkManager/system-connections/a.nmconnection": "[connection]\n",
+		"/etc/netplan/01.yaml":                                  "network: {}\n",
+		"/etc/network/interfaces":                               "auto lo\n",
+	} {
+		full := h.Path(p)
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(h.Path("/etc/network/interfaces.d/sub"), 0o755)
+	files, err := Find(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, f.Path+":"+string(f.Format))
+	}
+	want := "/etc/NetworkManager/system-connections/a.nmconnection:keyfile /etc/netplan/01.yaml:netplan /etc/network/interfaces:interfaces " +
+		"/etc/sysconfig/network-scripts/ifcfg-eth0:ifcfg /etc/sysconfig/network-scripts/route-eth0:ifcfg-route"
+	if strings.Join(got, " ") != want {
+		t.Errorf("Find = %v\nwant %s", got, want)
 	}
 }

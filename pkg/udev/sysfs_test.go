@@ -80,4 +80,3 @@ func TestKeepWithoutInitramfsToolSaysSo(t *testing.T) {
 		t.Errorf("message %q does not say dracut is missing", p.Message)
 	}
 }
-
