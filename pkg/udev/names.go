@@ -82,7 +82,11 @@ func RenderNames(nics []NIC) ([]byte, error) {
 	b.WriteString("# cannot rename the interface. After a NIC swap, run photonctl setup --names keep\n")
 	b.WriteString("# again (photonctl doctor flags rules whose MAC is on no NIC).\n")
 	for _, n := range nics {
-		fmt.Fprintf(&b, "# %s: PCI %s (%s)\n", n.Name, orNone(n.PCI), orNone(n.Driver))
+		src := "permanent MAC"
+		if n.MACSource == "current" {
+			src = "current MAC (the kernel reports no permanent one)"
+		}
+		fmt.Fprintf(&b, "# %s: PCI %s (%s), %s\n", n.Name, orNone(n.PCI), orNone(n.Driver), src)
 	}
 	for _, n := range nics {
 		if err := ValidateName(n.Name); err != nil {

@@ -327,3 +327,21 @@ func TestScriptsRefusesApplyNamesNow(t *testing.T) {
 		t.Fatalf("err = %v, want bad input", err)
 	}
 }
+
+func TestKeepRefusesDefaultRouteOnAVF(t *testing.T) {
+	nl := testNS(t)
+	h := fixture.Host(t, "names-centos7-cx4")
+	// eth1 is a VF here: its device has a physfn link.
+	if err := os.Symlink("../0000:03:00.0", h.Path("/sys/devices/pci0000:00/0000:00:02.0/0000:03:00.1/physfn")); err != nil {
+		t.Fatal(err)
+	}
+	links := linksFromFixture(t, nl, h)
+	addAddr(t, nl, links["eth1"], "10.98.0.2/24")
+	defaultVia(t, nl, links["eth1"], "10.98.0.1")
+	before := snapshot(t, h)
+	_, err := (&Step{Getenv: noSSH}).Check(context.Background(), newEnv(h, nl, runnertest.New(t), "keep"))
+	if err == nil || !strings.Contains(err.Error(), "eth1 carries the default route, but a rule cannot pin eth1: a VF") {
+		t.Fatalf("err = %v, want a refusal naming the VF", err)
+	}
+	sameFiles(t, before, snapshot(t, h))
+}
