@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/photonctl/photonctl/pkg/doctor"
-	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/runner/runnertest"
 )
 
@@ -25,19 +24,16 @@ func TestDoctorFlagsStaleRuleAndMissingInterface(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := newEnv(h, nl, runnertest.New(t), "")
-	s := &Step{Getenv: noSSH}
+	rep, err := doctor.Run(context.Background(), env, Checks(), []string{doctor.GroupNames})
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := map[string][]doctor.Result{}
-	for _, c := range Checks() {
-		run := map[string]func(context.Context, *engine.Env) []doctor.Result{
-			"names.rules": s.checkRules, "names.ifnames": s.checkIfnames, "names.config": s.checkConfig, "names.defroute": s.checkDefroute,
-		}[c.ID]
-		if run == nil {
-			t.Fatalf("unknown check %s", c.ID)
+	for _, r := range rep.Checks {
+		if r.Group != doctor.GroupNames {
+			t.Errorf("%s: group %s", r.ID, r.Group)
 		}
-		if c.Group != doctor.GroupNames {
-			t.Errorf("%s: group %s", c.ID, c.Group)
-		}
-		got[c.ID] = run(context.Background(), env)
+		got[r.ID] = append(got[r.ID], r)
 	}
 	has := func(id string, st doctor.Status, detail string) {
 		t.Helper()
