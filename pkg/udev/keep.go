@@ -131,9 +131,13 @@ func (s *Step) raceWarning(st *state) string {
 	if len(eth) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("warning: %s are kernel names (ethN): renaming into the kernel's own namespace races it at boot (udev: \"File exists\") when NICs probe in another order; "+
+	are := "is a kernel name"
+	if len(eth) > 1 {
+		are = "are kernel names"
+	}
+	return fmt.Sprintf("warning: %s %s (ethN): renaming into the kernel's own namespace races it at boot (udev: \"File exists\") when NICs probe in another order; "+
 		"to avoid it, edit NAME:= in %s to names outside eth* (for example %s) and update the network configuration to match",
-		strings.Join(eth, ", "), RulesPath, strings.Join(offer, ", "))
+		strings.Join(eth, ", "), are, RulesPath, strings.Join(offer, ", "))
 }
 
 // guardKeep fails when a link the host needs (default route, SSH session)

@@ -84,14 +84,14 @@ func Take(h *host.Host, nl *netlink.Handle) (*Inventory, error) {
 func readNIC(h *host.Host, l netlink.Link) (NIC, string) {
 	a := l.Attrs()
 	dir := "/sys/class/net/" + a.Name
-	dev, err := h.ReadLink(dir + "/device")
-	if err != nil {
+	if _, err := h.ReadLink(dir + "/device"); err != nil {
 		return NIC{}, "virtual: no device link in " + dir
 	}
 	if h.Exists(dir + "/device/physfn") {
 		return NIC{}, "a VF (device/physfn exists): its MAC may be random; the PF's driver or its PCI path names it"
 	}
-	n := NIC{Name: a.Name, Index: a.Index, PCI: path.Base(dev), DevPort: -1}
+	pci, _ := pciDevice(h, dir)
+	n := NIC{Name: a.Name, Index: a.Index, PCI: pci, DevPort: -1}
 	if drv, err := h.ReadLink(dir + "/device/driver"); err == nil {
 		n.Driver = path.Base(drv)
 	}

@@ -63,12 +63,22 @@ func survey(env *engine.Env) (*state, error) {
 	st := &state{inv: inv, preds: map[string]Prediction{}, perr: map[string]error{}}
 	pins, pinErr := readPins(env.Host)
 	global := globalUncertainty(env.Host)
+	physical := len(inv.NICs)
+	for _, s := range inv.Skipped {
+		if !strings.HasPrefix(s.Reason, "virtual") {
+			physical++
+		}
+	}
 	for _, n := range inv.NICs {
 		in := ReadNameInput(env.Host, n, pins)
 		switch {
 		case in.Pinned != "":
 		case pinErr != nil:
 			st.perr[n.Name] = fmt.Errorf("%s: %w: %v", n.Name, ErrUnpredictable, pinErr)
+			continue
+		case global != "" && physical == 1 && n.Name == "eth0":
+			// The kernel names the only NIC eth0, whatever the order.
+			st.preds[n.Name] = Prediction{n.Name, "kernel naming, and the kernel names the only NIC eth0"}
 			continue
 		case global != "":
 			st.perr[n.Name] = fmt.Errorf("%s: %w: %s", n.Name, ErrUnpredictable, global)
@@ -137,6 +147,8 @@ func ifcfgPins(h *host.Host) PinFile {
 // the PCI topology, or "".
 func globalUncertainty(h *host.Host) string {
 	switch {
+	case !udevNames(h):
+		return "no udev rule renames interfaces (80-net-setup-link.rules, 80-net-name-slot.rules): names follow the kernel's probe order"
 	case cmdlineHas(h, "net.ifnames=0"):
 		return "net.ifnames=0 is on the running kernel's command line: names follow the kernel's probe order"
 	case grubHas(h, "net.ifnames=0"):
@@ -151,6 +163,31 @@ func globalUncertainty(h *host.Host) string {
 		return fmt.Sprintf("%s may name interfaces (systemd .link files are not evaluated by photonctl)", strings.Join(links, ", "))
 	}
 	return ""
+}
+
+// udevNames reports whether udev's predictable naming is installed and not
+// masked: systemd's 80-net-setup-link.rules, or EL7's 80-net-name-slot.rules.
+// A file of that name in /etc/udev/rules.d overrides it; linked to /dev/null
+// or empty, it turns the naming off.
+func udevNames(h *host.Host) bool {
+	found := false
+	for _, name := range []string{"80-net-setup-link.rules", "80-net-name-slot.rules"} {
+		if t, err := h.ReadLink("/etc/udev/rules.d/" + name); err == nil && t == "/dev/null" {
+			continue
+		}
+		if b, err := h.ReadFile("/etc/udev/rules.d/" + name); err == nil {
+			if len(strings.TrimSpace(string(b))) == 0 {
+				continue
+			}
+			found = true
+		}
+		for _, dir := range []string{"/usr/lib/udev/rules.d/", "/lib/udev/rules.d/"} {
+			if h.Exists(dir + name) {
+				found = true
+			}
+		}
+	}
+	return found
 }
 
 // sortNICs orders NICs by name, numbers compared as numbers (eth2 < eth10).

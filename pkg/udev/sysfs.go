@@ -3,6 +3,7 @@ package udev
 import (
 	"fmt"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/photonctl/photonctl/pkg/host"
@@ -37,14 +38,17 @@ func ReadNameInput(h *host.Host, nic NIC, pins []PinFile) NameInput {
 	if s, err := h.ReadString(dir + "/phys_port_name"); err == nil {
 		in.PhysPortName = s
 	}
-	if v, err := h.ReadInt(dir + "/device/acpi_index"); err == nil {
+	_, devPath := pciDevice(h, dir)
+	if devPath == "" {
+		return in
+	}
+	if v, err := h.ReadInt(devPath + "/acpi_index"); err == nil {
 		in.AcpiIndex = int(v)
 	}
-	if v, err := h.ReadInt(dir + "/device/index"); err == nil {
+	if v, err := h.ReadInt(devPath + "/index"); err == nil {
 		in.Index = int(v)
 	}
-	devPath := resolve(h, dir, "device")
-	in.MultiFunction = multiFunction(h, dir, devPath, nic.PCI)
+	in.MultiFunction = multiFunction(h, devPath, nic.PCI)
 	own := slotAddress(nic.PCI)
 	var ancestors []string
 	for _, c := range strings.Split(path.Dir(devPath), "/") {
@@ -73,22 +77,42 @@ func ReadNameInput(h *host.Host, nic NIC, pins []PinFile) NameInput {
 	return in
 }
 
-// resolve follows the symlink dir/name and returns the host path it points at.
+// resolve follows the symlink dir/name (and any symlink on the way: on a
+// real host /sys/class/net/IFACE is itself one) and returns the host path it
+// points at, or "".
 func resolve(h *host.Host, dir, name string) string {
-	t, err := h.ReadLink(dir + "/" + name)
+	full, err := filepath.EvalSymlinks(h.Path(dir + "/" + name))
 	if err != nil {
 		return ""
 	}
-	if path.IsAbs(t) {
-		return path.Clean(t)
+	return h.Rel(full)
+}
+
+// pciDevice finds the PCI device of the interface at dir: its device
+// itself, or for virtio_net the PCI device the virtio device sits on (udev's
+// net_id skips the virtio bus the same way). It returns the PCI address and
+// the device's host path, or "" for a NIC on another bus (USB, platform).
+func pciDevice(h *host.Host, dir string) (addr, devPath string) {
+	p := resolve(h, dir, "device")
+	if p == "" {
+		return "", ""
 	}
-	return path.Clean(path.Join(dir, t))
+	if _, _, _, _, err := splitPCI(path.Base(p)); err == nil {
+		return path.Base(p), p
+	}
+	if strings.HasPrefix(path.Base(p), "virtio") {
+		parent := path.Dir(p)
+		if _, _, _, _, err := splitPCI(path.Base(parent)); err == nil {
+			return path.Base(parent), parent
+		}
+	}
+	return "", ""
 }
 
 // multiFunction reads bit 7 of the PCI header type (config space byte 0x0e)
 // and, where config space is not readable, looks for sibling functions.
-func multiFunction(h *host.Host, dir, devPath, pci string) bool {
-	if b, err := h.ReadFile(dir + "/device/config"); err == nil && len(b) > 0x0e {
+func multiFunction(h *host.Host, devPath, pci string) bool {
+	if b, err := h.ReadFile(devPath + "/config"); err == nil && len(b) > 0x0e {
 		return b[0x0e]&0x80 != 0
 	}
 	if devPath == "" || len(pci) < 2 {

@@ -80,3 +80,49 @@ func TestKeepWithoutInitramfsToolSaysSo(t *testing.T) {
 		t.Errorf("message %q does not say dracut is missing", p.Message)
 	}
 }
+
+func TestVirtioNICUsesItsPCIParent(t *testing.T) {
+	h := fixture.Host(t, "names-nm")
+	dev := h.Path("/sys/devices/pci0000:00/0000:00:03.0/virtio2")
+	if err := os.MkdirAll(dev, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(h.Path("/sys/class/net/eth9"), 0o755)
+	if err := os.Symlink("../../../devices/pci0000:00/0000:00:03.0/virtio2", h.Path("/sys/class/net/eth9/device")); err != nil {
+		t.Fatal(err)
+	}
+	if pci, p := pciDevice(h, "/sys/class/net/eth9"); pci != "0000:00:03.0" || p != "/sys/devices/pci0000:00/0000:00:03.0" {
+		t.Fatalf("pciDevice = %q %q", pci, p)
+	}
+	in := ReadNameInput(h, NIC{Name: "eth9", PCI: "0000:00:03.0", Type: 1, DevID: "0x0"}, nil)
+	if p, err := Predict(in); err != nil || p.Name != "enp0s3" {
+		t.Errorf("Predict = %+v, %v; want enp0s3", p, err)
+	}
+	// A NIC on another bus (USB) has no PCI device to name it by.
+	os.MkdirAll(h.Path("/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0"), 0o755)
+	os.MkdirAll(h.Path("/sys/class/net/usb0"), 0o755)
+	os.Symlink("../../../devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0", h.Path("/sys/class/net/usb0/device"))
+	if pci, _ := pciDevice(h, "/sys/class/net/usb0"); pci != "" {
+		t.Errorf("USB NIC got PCI %q", pci)
+	}
+}
+
+func TestUdevNames(t *testing.T) {
+	h := fixture.Host(t, "names-nm")
+	if !udevNames(h) {
+		t.Fatal("80-net-setup-link.rules not seen")
+	}
+	if globalUncertainty(h) != "" {
+		t.Errorf("uncertain: %s", globalUncertainty(h))
+	}
+	// Masked the Debian way: a link to /dev/null in /etc/udev/rules.d.
+	if err := os.Symlink("/dev/null", h.Path("/etc/udev/rules.d/80-net-setup-link.rules")); err != nil {
+		t.Fatal(err)
+	}
+	if udevNames(h) {
+		t.Error("masked 80-net-setup-link.rules still counts")
+	}
+	if g := globalUncertainty(h); !strings.Contains(g, "names follow the kernel's probe order") {
+		t.Errorf("uncertainty %q", g)
+	}
+}
