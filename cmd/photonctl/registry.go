@@ -4,7 +4,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/photonctl/photonctl/pkg/doctor"
+	"github.com/photonctl/photonctl/pkg/dpdkenv"
 	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/fstackconf"
 	"github.com/photonctl/photonctl/pkg/hugepages"
 	"github.com/photonctl/photonctl/pkg/mlnx"
 	"github.com/photonctl/photonctl/pkg/udev"
@@ -18,7 +20,7 @@ func steps() []engine.Step {
 		// sriov (issue 4)
 		udev.New(),
 		hugepages.NewStep(),
-		// fstack (issue 6)
+		fstackconf.NewStep(),
 	}
 }
 
@@ -30,14 +32,14 @@ func checks() []doctor.Check {
 	c = append(c, mlnx.Checks()...) // mlnx (issue 4)
 	c = append(c, udev.Checks()...)
 	c = append(c, hugepages.Checks()...)
-	// fstackconf (issue 6)
+	c = append(c, fstackconf.Checks()...)
 	// dataplane (issue 7)
-	// dpdk toolchain (issue 8)
+	c = append(c, dpdkenv.Checks()...) // dpdk toolchain (issue 8)
 	return c
 }
 
 // moreCommands adds the commands other issues bring (conf, run, bench).
 func moreCommands(root *cobra.Command, g *globalOptions) {
-	// conf (issue 6)
+	root.AddCommand(newConfCmd(g))
 	// run, bench (issue 7)
 }
