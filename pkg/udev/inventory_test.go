@@ -48,3 +48,17 @@ func TestInventoryAndRulesFromNetns(t *testing.T) {
 		t.Error("render of the parsed rules differs from the input")
 	}
 }
+
+func TestInventorySkipsLinksSysfsDoesNotDescribe(t *testing.T) {
+	nl := testNS(t)
+	h := fixture.Host(t, "names-centos7-cx4")
+	// The namespace's eth0 is not the fixture's eth0.
+	addDummy(t, nl, "eth0", "02:00:00:00:00:01")
+	inv, err := Take(h, nl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.NICs) != 0 || !strings.Contains(inv.Summary(), "eth0 (/sys/class/net/eth0/address says 00:02:c9:fa:c3:50 but netlink says 02:00:00:00:00:01") {
+		t.Errorf("NICs %v, summary %q", inv.NICs, inv.Summary())
+	}
+}

@@ -87,6 +87,10 @@ func readNIC(h *host.Host, l netlink.Link) (NIC, string) {
 	if _, err := h.ReadLink(dir + "/device"); err != nil {
 		return NIC{}, "virtual: no device link in " + dir
 	}
+	if addr, err := h.ReadString(dir + "/address"); err == nil && len(a.HardwareAddr) > 0 && !strings.EqualFold(addr, a.HardwareAddr.String()) {
+		// Only with --root: the tree is another host's, or stale.
+		return NIC{}, fmt.Sprintf("%s/address says %s but netlink says %s: the sysfs under the root is not this link's", dir, addr, a.HardwareAddr)
+	}
 	if h.Exists(dir + "/device/physfn") {
 		return NIC{}, "a VF (device/physfn exists): its MAC may be random; the PF's driver or its PCI path names it"
 	}
