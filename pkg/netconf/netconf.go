@@ -52,6 +52,9 @@ func (e Edit) Changed(f File) bool { return e.Path != f.Path || string(e.Data) !
 type Ref struct {
 	Name string // interface name ("" when the file matches by MAC only)
 	MAC  string // lower-case MAC address the file matches on, if any
+	// Renames: the file itself names the interface with MAC (netplan's
+	// set-name with a macaddress match, which becomes a .link file).
+	Renames bool
 }
 
 // ErrCannotRewrite marks configuration that names interfaces in a way a

@@ -91,6 +91,7 @@ func (d *netplanDoc) add(network *yaml.Node) {
 			}
 			if sn := mapGet(v, "set-name"); sn != nil && sn.Kind == yaml.ScalarNode {
 				r.Name = sn.Value
+				r.Renames = r.MAC != ""
 				d.names = append(d.names, sn)
 			}
 			if r.Name != "" || r.MAC != "" {

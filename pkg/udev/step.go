@@ -104,7 +104,11 @@ func readPins(h *host.Host) ([]PinFile, error) {
 		return nil, err
 	}
 	sort.Strings(files)
-	var out []PinFile
+	// Later non-final assignments win, so the list goes from the weakest:
+	// netplan's set-name becomes a .link file, applied by 80-net-setup-link
+	// only where no rule set NAME; rename_device runs in 60-net.rules; the
+	// rules of /etc/udev/rules.d follow in their order.
+	out := netplanPins(h)
 	if pf := ifcfgPins(h); len(pf.Pins) > 0 {
 		out = append(out, pf)
 	}
@@ -141,6 +145,31 @@ func ifcfgPins(h *host.Host) PinFile {
 		}
 	}
 	return pf
+}
+
+// netplanPins are the set-name: of netplan ethernets matched by MAC.
+func netplanPins(h *host.Host) []PinFile {
+	files, _ := netconf.Find(h)
+	var out []PinFile
+	for _, f := range files {
+		if f.Format != netconf.Netplan {
+			continue
+		}
+		refs, err := netconf.Refs(f)
+		if err != nil {
+			continue
+		}
+		pf := PinFile{Path: f.Path + " (set-name)"}
+		for _, r := range refs {
+			if r.Renames {
+				pf.Pins = append(pf.Pins, Pin{Name: r.Name, MAC: r.MAC})
+			}
+		}
+		if len(pf.Pins) > 0 {
+			out = append(out, pf)
+		}
+	}
+	return out
 }
 
 // globalUncertainty says why no name on this host can be predicted from
