@@ -27,10 +27,22 @@ func (s *Step) checkKeep(ctx context.Context, env *engine.Env, st *state, why st
 			return nil, fmt.Errorf("%w: %s: %w; fix that line or remove the file, then run setup again (nothing was written)", engine.ErrBadInput, RulesPath, err)
 		}
 	}
+	var pin []NIC
+	var notes []string
+	for _, n := range st.inv.NICs {
+		if why := pinnable(n); why != "" {
+			notes = append(notes, n.Name+" ("+why+")")
+			continue
+		}
+		pin = append(pin, n)
+	}
 	if err := s.guardKeep(ctx, env, st); err != nil {
 		return nil, err
 	}
-	want, err := RenderNames(st.inv.NICs)
+	if len(pin) == 0 {
+		return &engine.Plan{Skip: "no Ethernet NICs to pin: " + strings.Join(notes, "; ")}, nil
+	}
+	want, err := RenderNames(pin)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", RulesPath, err)
 	}
@@ -43,9 +55,12 @@ func (s *Step) checkKeep(ctx context.Context, env *engine.Env, st *state, why st
 		msg = append(msg, race)
 	}
 	msg = append(msg, st.inv.Summary())
+	if len(notes) > 0 {
+		msg = append(msg, "not pinned: "+strings.Join(notes, "; "))
+	}
 	if string(old) == string(want) {
-		names := make([]string, len(st.inv.NICs))
-		for i, n := range st.inv.NICs {
+		names := make([]string, len(pin))
+		for i, n := range pin {
 			names[i] = n.Name
 		}
 		return &engine.Plan{Message: joinMsg(append([]string{fmt.Sprintf("%s pins %s to their MACs", RulesPath, strings.Join(names, ", "))}, msg...)...), Data: st}, nil
@@ -71,7 +86,7 @@ func (s *Step) checkKeep(ctx context.Context, env *engine.Env, st *state, why st
 	}
 	return &engine.Plan{
 		Changes:       changes,
-		Message:       joinMsg(append([]string{fmt.Sprintf("pin %d interface name(s) to their MACs in %s", len(st.inv.NICs), RulesPath)}, msg...)...),
+		Message:       joinMsg(append([]string{fmt.Sprintf("pin %d interface name(s) to their MACs in %s", len(pin), RulesPath)}, msg...)...),
 		RebootPending: !env.Spec.ApplyNamesNow,
 		Data:          st,
 	}, nil
@@ -149,10 +164,12 @@ func (s *Step) guardKeep(ctx context.Context, env *engine.Env, st *state) error 
 	}
 	for _, c := range crit {
 		for _, p := range physicalBelow(st.inv, c.Name) {
-			if _, ok := st.inv.NIC(p); ok {
-				continue
-			}
 			reason := "it is not in the inventory"
+			if n, ok := st.inv.NIC(p); ok {
+				if reason = pinnable(n); reason == "" {
+					continue
+				}
+			}
 			for _, sk := range st.inv.Skipped {
 				if sk.Name == p {
 					reason = sk.Reason

@@ -32,6 +32,7 @@ type NIC struct {
 	// NameAssignType is sysfs name_assign_type (1 enum: the kernel's ethN;
 	// 2 predictable: named by the driver; 3 user; 4 renamed); 0 unknown.
 	NameAssignType int
+	DevType        string // uevent DEVTYPE: "wlan", "wwan", or "" for plain Ethernet
 }
 
 // Skipped is a link the inventory leaves out, and why.
@@ -127,6 +128,7 @@ func readNIC(h *host.Host, l netlink.Link) (NIC, string) {
 	if v, err := h.ReadInt(dir + "/name_assign_type"); err == nil {
 		n.NameAssignType = int(v)
 	}
+	n.DevType = devType(h, dir)
 	return n, ""
 }
 
@@ -224,4 +226,30 @@ func (inv *Inventory) Summary() string {
 		return ""
 	}
 	return "left alone: " + strings.Join(parts, "; ")
+}
+
+// devType reads DEVTYPE= from the link's uevent file.
+func devType(h *host.Host, dir string) string {
+	b, err := h.ReadFile(dir + "/uevent")
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "DEVTYPE="); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// pinnable says why keep mode cannot pin n with the rule of NameRule, or "":
+// the rule matches KERNEL=="eth*", the kernel's name for Ethernet NICs only.
+func pinnable(n NIC) string {
+	switch {
+	case n.Type != 1:
+		return fmt.Sprintf("ARP type %d is not Ethernet: the kernel does not name it eth*, and an InfiniBand address is not stable", n.Type)
+	case n.DevType != "":
+		return fmt.Sprintf("a %s device: the kernel does not name it eth*", n.DevType)
+	}
+	return ""
 }

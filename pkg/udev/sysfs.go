@@ -28,13 +28,7 @@ func ReadNameInput(h *host.Host, nic NIC, pins []PinFile) NameInput {
 			final = p.Final
 		}
 	}
-	if b, err := h.ReadFile(dir + "/uevent"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "DEVTYPE="); ok {
-				in.DevType = strings.TrimSpace(v)
-			}
-		}
-	}
+	in.DevType = devType(h, dir)
 	if s, err := h.ReadString(dir + "/phys_port_name"); err == nil {
 		in.PhysPortName = s
 	}

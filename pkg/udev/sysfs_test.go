@@ -126,3 +126,18 @@ func TestUdevNames(t *testing.T) {
 		t.Errorf("uncertainty %q", g)
 	}
 }
+
+func TestPinnable(t *testing.T) {
+	for _, tc := range []struct {
+		n    NIC
+		want string
+	}{
+		{NIC{Name: "eth0", Type: 1}, ""},
+		{NIC{Name: "ib0", Type: 32}, "ARP type 32 is not Ethernet"},
+		{NIC{Name: "wlan0", Type: 1, DevType: "wlan"}, "a wlan device"},
+	} {
+		if got := pinnable(tc.n); (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("pinnable(%s) = %q, want %q", tc.n.Name, got, tc.want)
+		}
+	}
+}
