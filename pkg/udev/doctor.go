@@ -19,10 +19,10 @@ const fixKeep = "photonctl setup --only names --names keep"
 func Checks() []doctor.Check {
 	s := New()
 	return []doctor.Check{
-		{ID: "names.rules", Group: doctor.GroupNames, Run: s.checkRules},
-		{ID: "names.ifnames", Group: doctor.GroupNames, Run: s.checkIfnames},
-		{ID: "names.config", Group: doctor.GroupNames, Run: s.checkConfig},
-		{ID: "names.defroute", Group: doctor.GroupNames, Run: s.checkDefroute},
+		{ID: "names-rules", Group: doctor.GroupNames, Run: s.checkRules},
+		{ID: "names-ifnames", Group: doctor.GroupNames, Run: s.checkIfnames},
+		{ID: "names-config", Group: doctor.GroupNames, Run: s.checkConfig},
+		{ID: "names-defroute", Group: doctor.GroupNames, Run: s.checkDefroute},
 	}
 }
 

@@ -47,14 +47,14 @@ func TestDoctorFlagsStaleRuleAndMissingInterface(t *testing.T) {
 		}
 		t.Errorf("%s: no %s result saying %q; got %+v", id, st, detail, got[id])
 	}
-	has("names.rules", doctor.Fail, "line 4 names eth1 after MAC 00:02:c9:aa:bb:cc, which no interface on this host has")
-	has("names.rules", doctor.Fail, "lines 3, 4 all name eth1")
-	has("names.ifnames", doctor.Fail, "net.ifnames=0 is neither in /etc/default/grub nor in /proc/cmdline")
-	has("names.config", doctor.Warn, "/etc/sysconfig/network-scripts/ifcfg-eth5 names eth5, which is no interface now")
-	has("names.defroute", doctor.OK, "eth0 carries the default route; eth0 keeps its name after the reboot (pinned by")
-	for _, r := range got["names.config"] {
+	has("names-rules", doctor.Fail, "line 4 names eth1 after MAC 00:02:c9:aa:bb:cc, which no interface on this host has")
+	has("names-rules", doctor.Fail, "lines 3, 4 all name eth1")
+	has("names-ifnames", doctor.Fail, "net.ifnames=0 is neither in /etc/default/grub nor in /proc/cmdline")
+	has("names-config", doctor.Warn, "/etc/sysconfig/network-scripts/ifcfg-eth5 names eth5, which is no interface now")
+	has("names-defroute", doctor.OK, "eth0 carries the default route; eth0 keeps its name after the reboot (pinned by")
+	for _, r := range got["names-config"] {
 		if strings.Contains(r.Detail, "ifcfg-eth0") || strings.Contains(r.Detail, "ifcfg-lo") {
-			t.Errorf("names.config flags a present interface: %s", r.Detail)
+			t.Errorf("names-config flags a present interface: %s", r.Detail)
 		}
 	}
 }
