@@ -349,14 +349,12 @@ func (s *Step) applyUnit(ctx context.Context, env *engine.Env, d *plan, vfs []VF
 	return nil
 }
 
-// systemctl runs systemctl on the host; on a root that is not "/" it works on
-// the files there (--root), which systemctl does without a running systemd.
+// systemctl runs systemctl through the runner, which chroots into a root that
+// is not "/": there systemctl enable works on the unit files without a
+// running systemd, the reason to enable through systemctl rather than by
+// writing the multi-user.target.wants link (it honours [Install] and presets).
 func systemctl(ctx context.Context, env *engine.Env, args ...string) error {
-	argv := []string{"systemctl"}
-	if !env.Host.IsLive() {
-		argv = append(argv, "--root="+env.Host.Root())
-	}
-	argv = append(argv, args...)
+	argv := append([]string{"systemctl"}, args...)
 	if _, err := env.Run.Run(ctx, argv...); err != nil {
 		if errors.Is(err, runner.ErrNotFound) {
 			return fmt.Errorf("systemctl is not installed, so the VFs will not come back after a reboot: %w; "+
