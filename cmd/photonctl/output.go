@@ -53,7 +53,14 @@ func printSetupResult(w io.Writer, r *engine.Report, verbose bool) {
 		fmt.Fprintf(w, "Resumed after the reboot that %s asked for.\n", strings.Join(r.Resumed, ", "))
 	}
 	fmt.Fprintln(w, "Result:")
-	printSteps(w, r, verbose)
+	for _, s := range r.Steps {
+		fmt.Fprintf(w, "  %-10s %-16s %s\n", s.Name, s.Status, firstLine(s.Message))
+		if s.Status == engine.StatusFailed || verbose {
+			if rest := restLines(s.Message); rest != "" {
+				fmt.Fprintf(w, "      %s\n", strings.ReplaceAll(rest, "\n", "\n      "))
+			}
+		}
+	}
 	if r.BackupID != "" {
 		fmt.Fprintf(w, "Backups of the files replaced: photonctl rollback --id %s\n", r.BackupID)
 	}

@@ -4,18 +4,23 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/photonctl/photonctl/pkg/doctor"
+	"github.com/photonctl/photonctl/pkg/dpdkenv"
 	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/fstackconf"
+	"github.com/photonctl/photonctl/pkg/hugepages"
+	"github.com/photonctl/photonctl/pkg/mlnx"
+	"github.com/photonctl/photonctl/pkg/sriov"
 )
 
 // steps lists every setup step, in engine.StepOrder.
 func steps() []engine.Step {
 	return []engine.Step{
 		// grub (issue 3)
-		// mlnx (issue 4)
-		// sriov (issue 4)
+		mlnx.NewStep(),
+		sriov.NewStep(),
 		// names (issue 5)
-		// hugepages
-		// fstack (issue 6)
+		hugepages.NewStep(),
+		fstackconf.NewStep(),
 	}
 }
 
@@ -23,17 +28,18 @@ func steps() []engine.Step {
 func checks() []doctor.Check {
 	var c []doctor.Check
 	// grub (issue 3)
-	// sriov, mlnx (issue 4)
+	c = append(c, sriov.Checks()...) // sriov (issue 4)
+	c = append(c, mlnx.Checks()...) // mlnx (issue 4)
 	// names (issue 5)
-	// hugepages
-	// fstackconf (issue 6)
+	c = append(c, hugepages.Checks()...)
+	c = append(c, fstackconf.Checks()...)
 	// dataplane (issue 7)
-	// dpdk toolchain (issue 8)
+	c = append(c, dpdkenv.Checks()...) // dpdk toolchain (issue 8)
 	return c
 }
 
 // moreCommands adds the commands other issues bring (conf, run, bench).
 func moreCommands(root *cobra.Command, g *globalOptions) {
-	// conf (issue 6)
+	root.AddCommand(newConfCmd(g))
 	// run, bench (issue 7)
 }

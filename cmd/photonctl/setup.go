@@ -112,7 +112,14 @@ func setupRun(ctx context.Context, opts *setupOptions) error {
 	}
 	eo := engine.Options{DryRun: opts.DryRun, Who: engine.Who()}
 	if !g.JSON() {
-		eo.ShowPlan = func(r *engine.Report) { printPlan(g.Out, r, g.Verbose) }
+		eo.ShowPlan = func(r *engine.Report) {
+			for _, s := range r.Steps {
+				if s.Status == engine.StatusPlanned {
+					printPlan(g.Out, r, g.Verbose)
+					return
+				}
+			}
+		}
 	}
 	if !opts.Yes && !opts.DryRun && g.isTerminal() {
 		eo.Confirm = func(*engine.Report) (bool, error) { return confirm(g) }

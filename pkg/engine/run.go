@@ -64,14 +64,6 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 	env.DryRun = opt.DryRun
 	rep := &Report{Schema: 1, DryRun: opt.DryRun, Steps: []StepReport{}}
 
-	var lock *Lock
-	if !opt.DryRun {
-		var err error
-		if lock, err = Acquire(env.Host, opt.Who); err != nil {
-			return nil, err
-		}
-		defer lock.Release()
-	}
 	state, err := LoadState(env.Host)
 	if err != nil {
 		return nil, err
@@ -139,6 +131,14 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 		}
 	}
 
+	// The lock is taken only now, so that a plan that fails leaves not even
+	// a lock file behind; every step is checked again under it below.
+	lock, err := Acquire(env.Host, opt.Who)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+
 	if env.Txn == nil {
 		env.Txn = env.Host.Begin("", "photonctl setup")
 	}
@@ -191,6 +191,9 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 			continue
 		}
 		sr.Status = StatusChanged
+		if after, err := s.Check(ctx, env); err == nil && after.Message != "" {
+			sr.Message = after.Message // what holds now
+		}
 		if reboot || p.RebootPending {
 			sr.Status, rebootNow = StatusReboot, true
 			pending = appendOnce(pending, s.Name())

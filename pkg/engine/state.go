@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/photonctl/photonctl/pkg/host"
@@ -69,5 +68,3 @@ func saveState(h *host.Host, s State) error {
 	}
 	return host.WriteOwnFile(h, StatePath, append(b, '\n'))
 }
-
-func pendingString(s State) string { return strings.Join(s.PendingReboot, ", ") }
