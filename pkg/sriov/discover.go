@@ -91,7 +91,7 @@ func (p PF) String() string {
 }
 
 // Discover lists the host's physical network functions (PCI class 02, or any
-// function with sriov_totalvfs) that are not themselves VFs, sorted by PCI
+// function with sriov_totalvfs or a netdev) that are not themselves VFs, sorted by PCI
 // address, with their VFs. Facts come from sysfs; vendor and device names
 // from the host's own pci.ids through ghw (see names.go). A host without
 // /sys/bus/pci has none.
@@ -115,7 +115,7 @@ func Discover(h *host.Host) ([]PF, error) {
 		}
 		class, _ := h.ReadString(dir + "/class")
 		_, totalErr := h.ReadString(dir + "/sriov_totalvfs")
-		if !strings.HasPrefix(class, "0x02") && totalErr != nil {
+		if !strings.HasPrefix(class, "0x02") && totalErr != nil && !h.Exists(dir+"/net") {
 			continue
 		}
 		pf, err := readPF(h, addr)

@@ -59,6 +59,43 @@ func SelectPF(pfs []PF, want string) (PF, error) {
 	return p, nil
 }
 
+// SelectPFs is SelectPF, except that without --pf the ports of one card
+// (functions of one PCI device, such as a dual-port ConnectX) are taken
+// together, as the mlnx step does: each port gets the VFs.
+func SelectPFs(pfs []PF, want string) ([]PF, error) {
+	if want == "" {
+		var c []PF
+		for _, p := range pfs {
+			if p.Candidate() {
+				c = append(c, p)
+			}
+		}
+		if len(c) > 1 && oneCard(c) {
+			return c, nil
+		}
+	}
+	p, err := SelectPF(pfs, want)
+	if err != nil {
+		return nil, err
+	}
+	return []PF{p}, nil
+}
+
+// oneCard reports whether the PFs are functions of one PCI device.
+func oneCard(pfs []PF) bool {
+	first, err := ParseAddr(pfs[0].Addr)
+	if err != nil {
+		return false
+	}
+	for _, p := range pfs[1:] {
+		a, err := ParseAddr(p.Addr)
+		if err != nil || a.Domain != first.Domain || a.Bus != first.Bus || a.Device != first.Device {
+			return false
+		}
+	}
+	return true
+}
+
 func find(pfs []PF, want string) (PF, error) {
 	if a, err := ParseAddr(want); err == nil {
 		addr := a.String()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -75,10 +76,30 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 	if err != nil {
 		return nil, err
 	}
-	pf, err := SelectPF(pfs, sp.PF)
+	sel, err := SelectPFs(pfs, sp.PF)
 	if err != nil {
 		return nil, err
 	}
+	top := &engine.Plan{}
+	var plans []*plan
+	var msgs []string
+	for _, pf := range sel {
+		ep, err := s.checkOne(env, pf)
+		if err != nil {
+			return nil, err
+		}
+		top.Changes = append(top.Changes, ep.Changes...)
+		msgs = append(msgs, ep.Message)
+		plans = append(plans, ep.Data.(*plan))
+	}
+	top.Data, top.Message = plans, strings.Join(msgs, "; ")
+	return top, nil
+}
+
+// checkOne plans the VFs of one PF.
+func (s *Step) checkOne(env *engine.Env, pf PF) (*engine.Plan, error) {
+	sp := env.Spec
+	want := WantFromSpec(sp)
 	n := sp.VFs
 	d := &plan{PF: pf, N: n, Want: want, VFIO: sp.BindVFIO && n > 0}
 	ep := &engine.Plan{Data: d}
@@ -115,8 +136,8 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 		vfs = nil
 		if n > 0 {
 			addrs, err := VFAddrs(pf, n)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", pf, err)
+			if err != nil && d.VFIO {
+				return nil, fmt.Errorf("--bind-vfio: cannot name the VFs of %s before they exist: %w", pf, err)
 			}
 			for i, a := range addrs {
 				vfs = append(vfs, VF{Index: i, Addr: a})
@@ -178,6 +199,9 @@ func message(pf PF, n int, done bool) string {
 	}
 	if done {
 		return fmt.Sprintf("%s has %d VFs (of %d), as asked", name, n, max(pf.TotalVFs, 0))
+	}
+	if pf.NumVFs == n && len(pf.VFs) == n {
+		return fmt.Sprintf("%s has the %d VFs asked; their settings, binding or boot unit to do", name, n)
 	}
 	return fmt.Sprintf("%s has %d VFs, %d asked (sriov_totalvfs %d)", name, pf.NumVFs, n, pf.TotalVFs)
 }
@@ -269,31 +293,45 @@ func lexists(h *host.Host, p string) bool {
 
 // Apply creates the VFs, sets them up and installs the unit.
 func (s *Step) Apply(ctx context.Context, env *engine.Env, p *engine.Plan) (bool, error) {
-	d, ok := p.Data.(*plan)
+	plans, ok := p.Data.([]*plan)
 	if !ok {
 		return false, errors.New("sriov: Apply without a plan from Check")
 	}
+	for _, d := range plans {
+		if d.Blocked != nil {
+			return false, d.Blocked
+		}
+	}
+	for _, d := range plans {
+		if err := s.applyOne(ctx, env, d); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+func (s *Step) applyOne(ctx context.Context, env *engine.Env, d *plan) error {
 	if d.Blocked != nil {
-		return false, d.Blocked
+		return d.Blocked
 	}
 	pf := d.PF
 	var err error
 	if d.Create {
 		if pf, err = s.setNumVFs(ctx, env, pf, d.N); err != nil {
-			return false, err
+			return err
 		}
 	}
 	if len(d.Set) > 0 {
 		if err := ApplyVFSettings(env.Netlink(), pf.Iface(), d.PFMAC, d.Set); err != nil {
-			return false, err
+			return err
 		}
 	}
 	if d.VFIO {
 		if err := s.applyVFIO(ctx, env, pf, d.Modprobe); err != nil {
-			return false, err
+			return err
 		}
 	}
-	return false, s.applyUnit(ctx, env, d, pf.VFs)
+	return s.applyUnit(ctx, env, d, pf.VFs)
 }
 
 func (s *Step) applyVFIO(ctx context.Context, env *engine.Env, pf PF, modprobe bool) error {
@@ -374,9 +412,10 @@ func (s *Step) Verify(ctx context.Context, env *engine.Env) error {
 	if p.Skip != "" {
 		return nil
 	}
-	d := p.Data.(*plan)
-	if d.Blocked != nil {
-		return d.Blocked
+	for _, d := range p.Data.([]*plan) {
+		if d.Blocked != nil {
+			return d.Blocked
+		}
 	}
 	if len(p.Changes) > 0 {
 		c := p.Changes[0]

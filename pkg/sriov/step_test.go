@@ -215,7 +215,7 @@ func TestWriteTimesOut(t *testing.T) {
 	// Check reads sriov_numvfs, which a FIFO does not answer: plan on the
 	// real file's value, then apply with the FIFO in place.
 	d := &plan{PF: PF{Addr: "0000:03:00.0", NumVFs: 0, TotalVFs: 8, Netdevs: []Netdev{{Name: "enp3s0f0"}}}, N: 4, Create: true}
-	_, err := s.Apply(context.Background(), b.env, &engine.Plan{Data: d, Changes: []engine.Change{{Path: attr}}})
+	_, err := s.Apply(context.Background(), b.env, &engine.Plan{Data: []*plan{d}, Changes: []engine.Change{{Path: attr}}})
 	if !errors.Is(err, host.ErrTimeout) {
 		t.Fatalf("want host.ErrTimeout, got %v", err)
 	}
@@ -339,7 +339,6 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"non-SR-IOV PF", "sriov-x710-vfs", func(s *spec.Spec) { s.VFs, s.PF = 2, "eno1" }, "cannot have VFs"},
 		{"missing PF", "sriov-x710-vfs", func(s *spec.Spec) { s.VFs, s.PF = 2, "eth7" }, "no PCI network interface"},
 		{"PCI typo", "sriov-x710-vfs", func(s *spec.Spec) { s.VFs, s.PF = 2, "0000:81:00.0" }, "no network function at PCI address"},
-		{"two PFs, none chosen", "sriov-cx4lx-on", func(s *spec.Spec) { s.VFs = 2 }, "choose one with --pf"},
 		{"vfio on mlx5", "sriov-cx4lx-on", func(s *spec.Spec) { s.VFs, s.PF, s.BindVFIO = 2, "enp3s0f0", true }, "never"},
 	}
 	for _, tc := range tests {
@@ -384,4 +383,38 @@ func snapshot(t *testing.T, h *host.Host) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// Without --pf, the two ports of one ConnectX both get the VFs (as the mlnx
+// step sets the firmware for the card); two separate cards need --pf.
+func TestBothPortsOfOneCard(t *testing.T) {
+	b := newBed(t, "sriov-cx4lx-on", func(s *spec.Spec) { s.VFs = 2 })
+	b.expectEnable(t, "0000:03:00.0")
+	b.expectEnable(t, "0000:03:00.1")
+	s := b.k.step()
+	p, err := b.checkApply(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Changes) != 6 || !strings.Contains(p.Message, "enp3s0f0 has 0 VFs, 2 asked") || !strings.Contains(p.Message, "enp3s0f1") {
+		t.Errorf("plan %q: %s", paths(p), p.Message)
+	}
+	if len(b.k.Writes()) != 4 {
+		t.Errorf("writes %q", b.k.Writes())
+	}
+	pf1, _ := DiscoverPF(b.h, "0000:03:00.1")
+	if len(pf1.VFs) != 2 || pf1.VFs[1].Addr != "0000:03:01.3" {
+		t.Errorf("port 1 VFs %+v", pf1.VFs)
+	}
+	if err := s.Verify(context.Background(), b.env); err != nil {
+		t.Fatal(err)
+	}
+
+	pfs, _ := Discover(b.h)
+	other := pfs[1]
+	other.Addr = "0000:81:00.0"
+	_, err = SelectPFs([]PF{pfs[0], other}, "")
+	if !engine.IsBadInput(err) || !strings.Contains(err.Error(), "choose one with --pf") {
+		t.Errorf("two cards: %v", err)
+	}
 }
