@@ -29,7 +29,7 @@ func checks() []doctor.Check {
 	var c []doctor.Check
 	// grub (issue 3)
 	c = append(c, sriov.Checks()...) // sriov (issue 4)
-	c = append(c, mlnx.Checks()...) // mlnx (issue 4)
+	c = append(c, mlnx.Checks()...)  // mlnx (issue 4)
 	// names (issue 5)
 	c = append(c, hugepages.Checks()...)
 	c = append(c, fstackconf.Checks()...)
