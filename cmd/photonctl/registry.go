@@ -10,6 +10,7 @@ import (
 	"github.com/photonctl/photonctl/pkg/hugepages"
 	"github.com/photonctl/photonctl/pkg/mlnx"
 	"github.com/photonctl/photonctl/pkg/sriov"
+	"github.com/photonctl/photonctl/pkg/udev"
 )
 
 // steps lists every setup step, in engine.StepOrder.
@@ -18,7 +19,7 @@ func steps() []engine.Step {
 		// grub (issue 3)
 		mlnx.NewStep(),
 		sriov.NewStep(),
-		// names (issue 5)
+		udev.New(),
 		hugepages.NewStep(),
 		fstackconf.NewStep(),
 	}
@@ -30,7 +31,7 @@ func checks() []doctor.Check {
 	// grub (issue 3)
 	c = append(c, sriov.Checks()...) // sriov (issue 4)
 	c = append(c, mlnx.Checks()...)  // mlnx (issue 4)
-	// names (issue 5)
+	c = append(c, udev.Checks()...)
 	c = append(c, hugepages.Checks()...)
 	c = append(c, fstackconf.Checks()...)
 	// dataplane (issue 7)
