@@ -96,7 +96,7 @@ func checkNumVFs(ctx context.Context, env *engine.Env) []doctor.Result {
 	if skip != nil {
 		return skip
 	}
-	pf, err := SelectPF(pfs, env.Spec.PF)
+	sel, err := SelectPFs(pfs, env.Spec.PF)
 	if err != nil {
 		fix := "give the PF with --pf IFACE or pf: in the host spec"
 		if errors.Is(err, ErrNoSRIOV) {
@@ -104,11 +104,16 @@ func checkNumVFs(ctx context.Context, env *engine.Env) []doctor.Result {
 		}
 		return []doctor.Result{{Status: doctor.Fail, Detail: err.Error(), Fix: fix}}
 	}
-	d := fmt.Sprintf("%s: sriov_numvfs %d, %d asked", pf, pf.NumVFs, env.Spec.VFs)
-	if pf.NumVFs == env.Spec.VFs && len(pf.VFs) == env.Spec.VFs {
-		return []doctor.Result{{Status: doctor.OK, Detail: d}}
+	var out []doctor.Result
+	for _, pf := range sel {
+		d := fmt.Sprintf("%s: sriov_numvfs %d, %d asked", pf, pf.NumVFs, env.Spec.VFs)
+		if pf.NumVFs == env.Spec.VFs && len(pf.VFs) == env.Spec.VFs {
+			out = append(out, doctor.Result{Status: doctor.OK, Detail: d})
+			continue
+		}
+		out = append(out, doctor.Result{Status: doctor.Fail, Detail: d, Fix: fmt.Sprintf("photonctl setup --only sriov --pf %s --vfs %d", pf.Addr, env.Spec.VFs)})
 	}
-	return []doctor.Result{{Status: doctor.Fail, Detail: d, Fix: fmt.Sprintf("photonctl setup --only sriov --pf %s --vfs %d", pf.Addr, env.Spec.VFs)}}
+	return out
 }
 
 func checkVFs(ctx context.Context, env *engine.Env) []doctor.Result {

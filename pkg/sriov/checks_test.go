@@ -115,6 +115,9 @@ func TestChecksFirmwareOffAndMMIO(t *testing.T) {
 	if r := got["sriov.pfs"]; status(r) != "warn,warn,fail" || !strings.Contains(r[0].Fix, "--only mlnx") {
 		t.Errorf("pfs: %+v", r)
 	}
+	if r := got["sriov.numvfs"]; status(r) != "fail,fail" || !strings.Contains(r[1].Fix, "--pf 0000:03:00.1 --vfs 4") {
+		t.Errorf("numvfs on both ports: %+v", r)
+	}
 
 	// VF BAR without MMIO space, with and without pci=realloc.
 	h = fixture.Host(t, "sriov-cx4lx-on")

@@ -104,7 +104,9 @@ func (s *Step) waitVFs(ctx context.Context, env *engine.Env, pf PF, n int) (PF, 
 			return cur, nil
 		}
 		state := fmt.Sprintf("%d/%d VFs, %d/%d with a netdev", links, n, ready, n)
-		if state != last || time.Since(lastPrint) >= 5*time.Second {
+		// A line when the count changes (at most one a second: 64 VFs appear
+		// fast) and every 5 seconds while nothing moves.
+		if lastPrint.IsZero() || (state != last && time.Since(lastPrint) >= time.Second) || time.Since(lastPrint) >= 5*time.Second {
 			env.Progressf("sriov: waiting for the VFs of %s: %s (%s of %s)", pf.Iface(), state,
 				time.Since(start).Round(time.Second), s.WaitTimeout)
 			last, lastPrint = state, time.Now()

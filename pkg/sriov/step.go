@@ -217,14 +217,16 @@ func (s *Step) planSettings(env *engine.Env, d *plan) error {
 	}
 	d.PFMAC = mac
 	var cur []netlink.VfInfo
+	missing := "(new VF)"
 	if !d.Create {
+		missing = "(unknown: netlink does not show the VFs of " + pf.Iface() + ")"
 		if nl := env.Netlink(); nl != nil {
 			if l, err := nl.LinkByName(pf.Iface()); err == nil {
 				cur = l.Attrs().Vfs
 			}
 		}
 	}
-	d.Set, err = planVFSettings(mac, d.N, d.Want, cur)
+	d.Set, err = planVFSettingsLabel(mac, d.N, d.Want, cur, missing)
 	return err
 }
 

@@ -77,6 +77,12 @@ func onOff(b bool) string {
 // nil: the VFs do not exist yet, or the PF link is not visible) and lists the
 // settings to make.
 func planVFSettings(pfMAC net.HardwareAddr, n int, w VFWant, cur []netlink.VfInfo) ([]vfSetting, error) {
+	return planVFSettingsLabel(pfMAC, n, w, cur, "(new VF)")
+}
+
+// planVFSettingsLabel is planVFSettings with the Before shown for a VF that
+// netlink does not report.
+func planVFSettingsLabel(pfMAC net.HardwareAddr, n int, w VFWant, cur []netlink.VfInfo, missing string) ([]vfSetting, error) {
 	byID := map[int]netlink.VfInfo{}
 	for _, v := range cur {
 		byID[v.ID] = v
@@ -86,7 +92,7 @@ func planVFSettings(pfMAC net.HardwareAddr, n int, w VFWant, cur []netlink.VfInf
 		c, have := byID[i]
 		before := func(s string) string {
 			if !have {
-				return "(new VF)"
+				return missing
 			}
 			return s
 		}
