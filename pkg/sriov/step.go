@@ -104,6 +104,9 @@ func (s *Step) checkOne(env *engine.Env, pf PF) (*engine.Plan, error) {
 	d := &plan{PF: pf, N: n, Want: want, VFIO: sp.BindVFIO && n > 0}
 	ep := &engine.Plan{Data: d}
 	attr := pf.Dir() + "/sriov_numvfs"
+	if d.VFIO && isMlx5(pf) {
+		return nil, checkVFIO(pf, nil, nil)
+	}
 
 	if n > 0 && n > pf.TotalVFs {
 		if !pf.Mellanox() {
