@@ -40,7 +40,11 @@ func (s *Step) setNumVFs(ctx context.Context, env *engine.Env, pf PF, n int) (PF
 		val := strconv.Itoa(v)
 		got, err := s.write(ctx, env.Host, attr, val, s.WriteTimeout)
 		if err != nil {
-			return pf, explainWrite(env.Host, pf, v, err)
+			err = explainWrite(env.Host, pf, v, err)
+			if v != 0 && pf.NumVFs > 0 {
+				err = fmt.Errorf("%w (the %d VFs %s had are gone: writing 0 removed them)", err, pf.NumVFs, pf.Iface())
+			}
+			return pf, err
 		}
 		if got != val {
 			return pf, fmt.Errorf("wrote %s to %s but it reads back %q; see dmesg for the driver's reason", val, attr, got)

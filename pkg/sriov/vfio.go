@@ -19,7 +19,7 @@ func isMlx5(pf PF) bool { return pf.Mellanox() || pf.Driver == "mlx5_core" }
 func checkVFIO(pf PF, vfs []VF, routed []string) error {
 	if isMlx5(pf) {
 		return engine.BadInput("--bind-vfio: %s uses mlx5, a bifurcated driver: DPDK drives its VFs while they stay "+
-			"bound to mlx5_core, and binding them to vfio-pci breaks that; drop --bind-vfio", pf)
+			"bound to mlx5_core, and binding them to vfio-pci breaks that, so photonctl never binds mlx5: drop --bind-vfio", pf)
 	}
 	for _, v := range vfs {
 		for _, n := range v.Netdevs {
