@@ -99,10 +99,13 @@ func (s *Step) waitVFs(ctx context.Context, env *engine.Env, pf PF, n int) (PF, 
 	tick := time.NewTicker(s.Poll)
 	defer tick.Stop()
 	for {
-		cur, err := DiscoverPF(env.Host, pf.Addr)
+		// sysfs only: the names do not change, and parsing pci.ids at
+		// every poll would cost more than the wait.
+		cur, err := readPF(env.Host, pf.Addr)
 		if err != nil {
 			return pf, err
 		}
+		cur.Vendor, cur.Device = pf.Vendor, pf.Device
 		links, ready := vfsReady(cur)
 		if links == n && (ready == n || !cur.Autoprobe) {
 			return cur, nil
