@@ -7,6 +7,7 @@ import (
 	"github.com/photonctl/photonctl/pkg/dpdkenv"
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/fstackconf"
+	"github.com/photonctl/photonctl/pkg/grub"
 	"github.com/photonctl/photonctl/pkg/hugepages"
 	"github.com/photonctl/photonctl/pkg/mlnx"
 	"github.com/photonctl/photonctl/pkg/sriov"
@@ -16,7 +17,7 @@ import (
 // steps lists every setup step, in engine.StepOrder.
 func steps() []engine.Step {
 	return []engine.Step{
-		// grub (issue 3)
+		grub.NewStep(),
 		mlnx.NewStep(),
 		sriov.NewStep(),
 		udev.New(),
@@ -28,7 +29,7 @@ func steps() []engine.Step {
 // checks lists every doctor check; doctor.Run orders them by group.
 func checks() []doctor.Check {
 	var c []doctor.Check
-	// grub (issue 3)
+	c = append(c, grub.Checks()...)
 	c = append(c, sriov.Checks()...) // sriov (issue 4)
 	c = append(c, mlnx.Checks()...)  // mlnx (issue 4)
 	c = append(c, udev.Checks()...)
