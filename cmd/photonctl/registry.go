@@ -10,6 +10,7 @@ import (
 	"github.com/photonctl/photonctl/pkg/grub"
 	"github.com/photonctl/photonctl/pkg/hugepages"
 	"github.com/photonctl/photonctl/pkg/mlnx"
+	"github.com/photonctl/photonctl/pkg/sriov"
 	"github.com/photonctl/photonctl/pkg/udev"
 )
 
@@ -18,7 +19,7 @@ func steps() []engine.Step {
 	return []engine.Step{
 		grub.NewStep(),
 		mlnx.NewStep(),
-		// sriov (issue 4)
+		sriov.NewStep(),
 		udev.New(),
 		hugepages.NewStep(),
 		fstackconf.NewStep(),
@@ -29,8 +30,8 @@ func steps() []engine.Step {
 func checks() []doctor.Check {
 	var c []doctor.Check
 	c = append(c, grub.Checks()...)
-	// sriov (issue 4)
-	c = append(c, mlnx.Checks()...) // mlnx (issue 4)
+	c = append(c, sriov.Checks()...) // sriov (issue 4)
+	c = append(c, mlnx.Checks()...)  // mlnx (issue 4)
 	c = append(c, udev.Checks()...)
 	c = append(c, hugepages.Checks()...)
 	c = append(c, fstackconf.Checks()...)
