@@ -15,11 +15,11 @@ import (
 // Checks are the sriov doctor checks.
 func Checks() []doctor.Check {
 	return []doctor.Check{
-		{ID: "sriov.pfs", Group: doctor.GroupSRIOV, Run: checkPFs},
-		{ID: "sriov.numvfs", Group: doctor.GroupSRIOV, Run: checkNumVFs},
-		{ID: "sriov.vfs", Group: doctor.GroupSRIOV, Run: checkVFs},
-		{ID: "sriov.unit", Group: doctor.GroupSRIOV, Run: checkUnit},
-		{ID: "sriov.mmio", Group: doctor.GroupSRIOV, Run: checkMMIO},
+		{ID: "sriov-pfs", Group: doctor.GroupSRIOV, Run: checkPFs},
+		{ID: "sriov-numvfs", Group: doctor.GroupSRIOV, Run: checkNumVFs},
+		{ID: "sriov-vfs", Group: doctor.GroupSRIOV, Run: checkVFs},
+		{ID: "sriov-unit", Group: doctor.GroupSRIOV, Run: checkUnit},
+		{ID: "sriov-mmio", Group: doctor.GroupSRIOV, Run: checkMMIO},
 	}
 }
 

@@ -45,26 +45,26 @@ func TestChecksX710(t *testing.T) {
 	sp := spec.Default()
 	sp.VFs = 4
 	got := runChecks(t, h, sp)
-	if status(got["sriov.pfs"]) != "skip,ok" || !strings.Contains(got["sriov.pfs"][1].Detail, "0000:18:00.0 Intel Corporation: i40e, NUMA 0, link ens1f0 up; 4 of 64 VFs") {
-		t.Errorf("pfs: %+v", got["sriov.pfs"])
+	if status(got["sriov-pfs"]) != "skip,ok" || !strings.Contains(got["sriov-pfs"][1].Detail, "0000:18:00.0 Intel Corporation: i40e, NUMA 0, link ens1f0 up; 4 of 64 VFs") {
+		t.Errorf("pfs: %+v", got["sriov-pfs"])
 	}
-	if status(got["sriov.numvfs"]) != "ok" {
-		t.Errorf("numvfs: %+v", got["sriov.numvfs"])
+	if status(got["sriov-numvfs"]) != "ok" {
+		t.Errorf("numvfs: %+v", got["sriov-numvfs"])
 	}
-	if status(got["sriov.vfs"]) != "ok" || !strings.Contains(got["sriov.vfs"][0].Detail, "vf3 0000:18:02.3 iavf enp24s2f3") {
-		t.Errorf("vfs: %+v", got["sriov.vfs"])
+	if status(got["sriov-vfs"]) != "ok" || !strings.Contains(got["sriov-vfs"][0].Detail, "vf3 0000:18:02.3 iavf enp24s2f3") {
+		t.Errorf("vfs: %+v", got["sriov-vfs"])
 	}
-	if status(got["sriov.unit"]) != "warn" || !strings.Contains(got["sriov.unit"][0].Detail, "vanish at the next reboot") {
-		t.Errorf("unit: %+v", got["sriov.unit"])
+	if status(got["sriov-unit"]) != "warn" || !strings.Contains(got["sriov-unit"][0].Detail, "vanish at the next reboot") {
+		t.Errorf("unit: %+v", got["sriov-unit"])
 	}
-	if status(got["sriov.mmio"]) != "ok" {
-		t.Errorf("mmio: %+v", got["sriov.mmio"])
+	if status(got["sriov-mmio"]) != "ok" {
+		t.Errorf("mmio: %+v", got["sriov-mmio"])
 	}
 
 	// Asked for 8: numvfs fails with the setup command as the fix.
 	sp.VFs = 8
 	got = runChecks(t, h, sp)
-	if r := got["sriov.numvfs"]; status(r) != "fail" || r[0].Fix != "photonctl setup --only sriov --pf 0000:18:00.0 --vfs 8" {
+	if r := got["sriov-numvfs"]; status(r) != "fail" || r[0].Fix != "photonctl setup --only sriov --pf 0000:18:00.0 --vfs 8" {
 		t.Errorf("numvfs: %+v", r)
 	}
 
@@ -73,7 +73,7 @@ func TestChecksX710(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = runChecks(t, h, sp)
-	if r := got["sriov.vfs"]; status(r) != "warn" || !strings.Contains(r[0].Detail, "without a driver or netdev: 0000:18:02.1") {
+	if r := got["sriov-vfs"]; status(r) != "warn" || !strings.Contains(r[0].Detail, "without a driver or netdev: 0000:18:02.1") {
 		t.Errorf("vfs: %+v", r)
 	}
 }
@@ -85,13 +85,13 @@ func TestChecksAfterSetup(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := runChecks(t, b.h, b.env.Spec)
-	for _, id := range []string{"sriov.numvfs", "sriov.vfs", "sriov.unit"} {
+	for _, id := range []string{"sriov-numvfs", "sriov-vfs", "sriov-unit"} {
 		if status(got[id]) != "ok" {
 			t.Errorf("%s: %+v", id, got[id])
 		}
 	}
-	if !strings.Contains(got["sriov.unit"][0].Detail, "recreates 4 VFs on 0000:03:00.0") {
-		t.Errorf("%+v", got["sriov.unit"])
+	if !strings.Contains(got["sriov-unit"][0].Detail, "recreates 4 VFs on 0000:03:00.0") {
+		t.Errorf("%+v", got["sriov-unit"])
 	}
 	// An mlx5 VF bound to vfio-pci is a failure.
 	vf := b.h.Path(PCIDevices, "0000:03:00.3", "driver")
@@ -102,7 +102,7 @@ func TestChecksAfterSetup(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = runChecks(t, b.h, b.env.Spec)
-	if r := got["sriov.vfs"]; status(r) != "fail" || !strings.Contains(r[0].Fix, "drivers_probe") {
+	if r := got["sriov-vfs"]; status(r) != "fail" || !strings.Contains(r[0].Fix, "drivers_probe") {
 		t.Errorf("%+v", r)
 	}
 }
@@ -112,10 +112,10 @@ func TestChecksFirmwareOffAndMMIO(t *testing.T) {
 	sp := spec.Default()
 	sp.VFs = 4
 	got := runChecks(t, h, sp)
-	if r := got["sriov.pfs"]; status(r) != "warn,warn,fail" || !strings.Contains(r[0].Fix, "--only mlnx") {
+	if r := got["sriov-pfs"]; status(r) != "warn,warn,fail" || !strings.Contains(r[0].Fix, "--only mlnx") {
 		t.Errorf("pfs: %+v", r)
 	}
-	if r := got["sriov.numvfs"]; status(r) != "fail,fail" || !strings.Contains(r[1].Fix, "--pf 0000:03:00.1 --vfs 4") {
+	if r := got["sriov-numvfs"]; status(r) != "fail,fail" || !strings.Contains(r[1].Fix, "--pf 0000:03:00.1 --vfs 4") {
 		t.Errorf("numvfs on both ports: %+v", r)
 	}
 
@@ -129,25 +129,25 @@ func TestChecksFirmwareOffAndMMIO(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = runChecks(t, h, spec.Default())
-	if r := got["sriov.mmio"]; status(r) != "ok,fail" || !strings.Contains(r[1].Fix, "photonctl setup --pci-realloc") {
+	if r := got["sriov-mmio"]; status(r) != "ok,fail" || !strings.Contains(r[1].Fix, "photonctl setup --pci-realloc") {
 		t.Errorf("mmio: %+v", r)
 	}
 	if err := os.WriteFile(h.Path("/proc/cmdline"), []byte("ro intel_iommu=on pci=realloc\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	got = runChecks(t, h, spec.Default())
-	if r := got["sriov.mmio"]; status(r) != "ok,fail" || !strings.Contains(r[1].Fix, "Above 4G decoding") {
+	if r := got["sriov-mmio"]; status(r) != "ok,fail" || !strings.Contains(r[1].Fix, "Above 4G decoding") {
 		t.Errorf("mmio with pci=realloc: %+v", r)
 	}
 }
 
 func TestChecksNoSRIOV(t *testing.T) {
 	got := runChecks(t, fixture.Host(t, "sriov-no-totalvfs"), spec.Default())
-	if status(got["sriov.pfs"]) != "skip,skip" || status(got["sriov.numvfs"]) != "skip" {
+	if status(got["sriov-pfs"]) != "skip,skip" || status(got["sriov-numvfs"]) != "skip" {
 		t.Errorf("%+v", got)
 	}
 	got = runChecks(t, fixture.Host(t), spec.Default())
-	if status(got["sriov.pfs"]) != "skip" {
+	if status(got["sriov-pfs"]) != "skip" {
 		t.Errorf("empty host: %+v", got)
 	}
 }
