@@ -25,7 +25,8 @@ func Checks() []doctor.Check {
 
 // discoverOrSkip runs Discover and turns a refusal into a skip result.
 func discoverOrSkip(env *engine.Env) ([]PF, []doctor.Result) {
-	pfs, err := Discover(env.Host)
+	v, err := env.Once("sriov.Discover", func() (any, error) { return Discover(env.Host) })
+	pfs, _ := v.([]PF)
 	if err != nil {
 		if host.IsPermission(err) {
 			return nil, []doctor.Result{{Status: doctor.Skip, Detail: "cannot read sysfs: " + err.Error() + " (run as root)"}}
