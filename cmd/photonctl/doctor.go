@@ -8,11 +8,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/photonctl/photonctl/pkg/doctor"
+	"github.com/photonctl/photonctl/pkg/dpdkenv"
+	"github.com/photonctl/photonctl/pkg/engine"
 )
 
 type doctorOptions struct {
 	g    *globalOptions
 	Only []string
+	// Probe runs dpdk-testpmd on the allow-listed devices (opt-in).
+	Probe        bool
+	ProbeDevices []string
 }
 
 func newDoctorCmd(g *globalOptions, runF func(*doctorOptions) error) *cobra.Command {
@@ -35,6 +40,8 @@ comes with its fix. It changes nothing. Exit code 1 when a check fails.`,
 			return doctorRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.Probe, "probe", false, "also start dpdk-testpmd (always with --flow-isolate-all) on the allow-listed devices for a few seconds")
+	cmd.Flags().StringSliceVar(&opts.ProbeDevices, "probe-devices", nil, "probe these PCI `DEVICES` instead of f-stack.conf's allow-list")
 	cmd.Flags().StringSliceVar(&opts.Only, "only", nil, "check only these `GROUPS` (kernel, sriov, mlnx, names, hugepages, dpdk, fstackconf, dataplane)")
 	return cmd
 }
@@ -52,7 +59,22 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := doctor.Run(ctx, env, checks(), opts.Only)
+	all := checks()
+	if opts.Probe {
+		devs := opts.ProbeDevices
+		if len(devs) == 0 {
+			if devs, err = dpdkenv.ProbeDevices(env); err != nil {
+				return withCode(ExitUsage, fmt.Errorf("--probe: %w", err))
+			}
+		}
+		if err := dpdkenv.ValidateProbeDevices(devs); err != nil {
+			return withCode(ExitUsage, fmt.Errorf("--probe: %w", err))
+		}
+		all = append(all, doctor.Check{ID: "dpdk.probe", Group: doctor.GroupDPDK, Run: func(ctx context.Context, env *engine.Env) []doctor.Result {
+			return []doctor.Result{dpdkenv.Probe(ctx, env, devs)}
+		}})
+	}
+	rep, err := doctor.Run(ctx, env, all, opts.Only)
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}

@@ -174,3 +174,15 @@ func TestRollbackCommand(t *testing.T) {
 		t.Errorf("rollback: %d %s %s", r.code, r.out, r.err)
 	}
 }
+
+func TestDoctorProbeRefusesBadDevices(t *testing.T) {
+	h := fixture.Host(t, "base-centos7-2node")
+	r := photonctl(t, "--root", h.Root(), "doctor", "--probe", "--probe-devices", "eth0")
+	if r.code != 2 || !strings.Contains(r.err, `probe device "eth0" is not a PCI address`) {
+		t.Errorf("exit %d: %s", r.code, r.err)
+	}
+	r = photonctl(t, "--root", h.Root(), "doctor", "--probe")
+	if r.code != 2 || !strings.Contains(r.err, "--probe:") {
+		t.Errorf("no f-stack.conf, no devices: exit %d: %s", r.code, r.err)
+	}
+}

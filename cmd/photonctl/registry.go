@@ -5,39 +5,44 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/dataplane"
 	"github.com/photonctl/photonctl/pkg/doctor"
+	"github.com/photonctl/photonctl/pkg/dpdkenv"
 	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/fstackconf"
+	"github.com/photonctl/photonctl/pkg/grub"
 	"github.com/photonctl/photonctl/pkg/hugepages"
 	"github.com/photonctl/photonctl/pkg/mlnx"
+	"github.com/photonctl/photonctl/pkg/sriov"
+	"github.com/photonctl/photonctl/pkg/udev"
 )
 
 // steps lists every setup step, in engine.StepOrder.
 func steps() []engine.Step {
 	return []engine.Step{
-		// grub (issue 3)
+		grub.NewStep(),
 		mlnx.NewStep(),
-		// sriov (issue 4)
-		// names (issue 5)
+		sriov.NewStep(),
+		udev.New(),
 		hugepages.NewStep(),
-		// fstack (issue 6)
+		fstackconf.NewStep(),
 	}
 }
 
 // checks lists every doctor check; doctor.Run orders them by group.
 func checks() []doctor.Check {
 	var c []doctor.Check
-	// grub (issue 3)
-	// sriov (issue 4)
-	c = append(c, mlnx.Checks()...) // mlnx (issue 4)
-	// names (issue 5)
+	c = append(c, grub.Checks()...)
+	c = append(c, sriov.Checks()...) // sriov (issue 4)
+	c = append(c, mlnx.Checks()...)  // mlnx (issue 4)
+	c = append(c, udev.Checks()...)
 	c = append(c, hugepages.Checks()...)
-	// fstackconf (issue 6)
+	c = append(c, fstackconf.Checks()...)
 	c = append(c, dataplane.Checks()...) // dataplane (issue 7)
-	// dpdk toolchain (issue 8)
+	c = append(c, dpdkenv.Checks()...)   // dpdk toolchain (issue 8)
 	return c
 }
 
 // moreCommands adds the commands other issues bring (conf, run, bench).
 func moreCommands(root *cobra.Command, g *globalOptions) {
-	// conf (issue 6)
-	root.AddCommand(newRunCmd(g), newBenchCmd(g))
+	root.AddCommand(newConfCmd(g))
+	root.AddCommand(newRunCmd(g), newBenchCmd(g)) // run, bench (issue 7)
 }

@@ -269,3 +269,14 @@ func withoutLock(snap string) string {
 	}
 	return strings.Join(keep, "\n")
 }
+
+func TestOnceCallsOnce(t *testing.T) {
+	env := &engine.Env{}
+	calls := 0
+	f := func() (any, error) { calls++; return calls, errors.New("e") }
+	v1, err1 := env.Once("k", f)
+	v2, err2 := env.Once("k", f)
+	if calls != 1 || v1 != 1 || v2 != 1 || err1 == nil || err2 == nil {
+		t.Errorf("calls=%d v=%v,%v err=%v,%v", calls, v1, v2, err1, err2)
+	}
+}

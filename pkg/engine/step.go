@@ -128,6 +128,8 @@ type Env struct {
 	KernelArgs KernelArgs
 	// DryRun is set while the engine only plans.
 	DryRun bool
+
+	memo memo
 }
 
 // Netlink returns the handle to use: env.NL or the current namespace's.

@@ -300,3 +300,15 @@ func WriteOwnFile(h *Host, p string, data []byte) error {
 	}
 	return atomicWrite(full, data, 0o644, Entry{UID: -1})
 }
+
+// Keep backs up host file p as it is now without changing it, so that
+// Rollback puts it back after a tool (grub2-mkconfig, grubby) rewrites it. A
+// missing file is recorded as created: Rollback removes it.
+func (t *Txn) Keep(p string) error {
+	old, err := os.ReadFile(t.h.Path(p))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reading %s to back it up: %w", p, err)
+	}
+	_, err = t.backup(p, old)
+	return err
+}

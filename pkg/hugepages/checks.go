@@ -15,9 +15,9 @@ import (
 // Checks are the hugepages doctor checks.
 func Checks() []doctor.Check {
 	return []doctor.Check{
-		{ID: "hugepages.reserved", Group: doctor.GroupHugepages, Run: checkReserved},
-		{ID: "hugepages.mounted", Group: doctor.GroupHugepages, Run: checkMounted},
-		{ID: "hugepages.persistent", Group: doctor.GroupHugepages, Run: checkPersistent},
+		{ID: "hugepages-reserved", Group: doctor.GroupHugepages, Run: checkReserved},
+		{ID: "hugepages-mounted", Group: doctor.GroupHugepages, Run: checkMounted},
+		{ID: "hugepages-persistent", Group: doctor.GroupHugepages, Run: checkPersistent},
 	}
 }
 
@@ -46,7 +46,7 @@ func checkReserved(ctx context.Context, env *engine.Env) []doctor.Result {
 			return unreadable(err, "hugepage pool "+SizeName(kb))
 		}
 		total += pool.Nr
-		r := doctor.Result{ID: "hugepages.reserved." + SizeName(kb), Status: doctor.OK,
+		r := doctor.Result{ID: "hugepages-reserved-" + SizeName(kb), Status: doctor.OK,
 			Detail: fmt.Sprintf("%s: %d reserved, %d free", SizeName(kb), pool.Nr, pool.Free)}
 		if nodes, _ := Nodes(h); len(nodes) > 1 {
 			var per []string

@@ -42,13 +42,13 @@ func setPool(t *testing.T, h *host.Host, node int, nr, free string) {
 func TestDoctorFreshHost(t *testing.T) {
 	h := fixture.Host(t, "base-centos7-2node")
 	r := doctorOn(t, h, spec.Default())
-	if got := r["hugepages.reserved"]; got.Status != doctor.Warn || !strings.Contains(got.Fix, "--hugepages") {
+	if got := r["hugepages-reserved"]; got.Status != doctor.Warn || !strings.Contains(got.Fix, "--hugepages") {
 		t.Errorf("reserved: %+v", got)
 	}
-	if got := r["hugepages.mounted"]; got.Status != doctor.Fail {
+	if got := r["hugepages-mounted"]; got.Status != doctor.Fail {
 		t.Errorf("mounted: %+v", got)
 	}
-	if got := r["hugepages.reserved.2M"]; got.Status != doctor.OK || !strings.Contains(got.Detail, "node0 0/0, node1 0/0") {
+	if got := r["hugepages-reserved-2M"]; got.Status != doctor.OK || !strings.Contains(got.Detail, "node0 0/0, node1 0/0") {
 		t.Errorf("per-node detail: %+v", got)
 	}
 }
@@ -61,14 +61,14 @@ func TestDoctorTooFewFreeOnTheNodeAsked(t *testing.T) {
 	sp := spec.Default()
 	sp.Hugepages, sp.NUMANode = 16, "1"
 	r := doctorOn(t, h, sp)
-	got := r["hugepages.reserved.2M"]
+	got := r["hugepages-reserved-2M"]
 	if got.Status != doctor.Fail || !strings.Contains(got.Detail, "wants 16 free on node 1") || !strings.Contains(got.Fix, "--numa-node 1") {
 		t.Errorf("reserved: %+v", got)
 	}
-	if got := r["hugepages.mounted"]; got.Status != doctor.OK {
+	if got := r["hugepages-mounted"]; got.Status != doctor.OK {
 		t.Errorf("mounted: %+v", got)
 	}
-	if got := r["hugepages.persistent"]; got.Status != doctor.Warn || !strings.Contains(got.Detail, "64 × 2M") {
+	if got := r["hugepages-persistent"]; got.Status != doctor.Warn || !strings.Contains(got.Detail, "64 × 2M") {
 		t.Errorf("persistent: %+v", got)
 	}
 }

@@ -1,0 +1,263 @@
+package dpdkenv
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/photonctl/photonctl/pkg/doctor"
+	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/host"
+	"github.com/photonctl/photonctl/pkg/runner"
+)
+
+// dpdkFor is the DPDK release each F-Stack release is built against.
+var dpdkFor = map[string]string{
+	"1.22": "20.11",
+	"1.23": "21.11",
+	"1.24": "22.11",
+	"1.25": "23.11",
+}
+
+// fstackFor is the F-Stack release for a DPDK release.
+func fstackFor(dpdk string) string {
+	for f, d := range dpdkFor {
+		if d == dpdk {
+			return f
+		}
+	}
+	return ""
+}
+
+// pcDirs are where libdpdk.pc is looked for when pkg-config does not find
+// it (meson installs it under /usr/local/lib64 on CentOS, which pkg-config
+// does not search by default).
+var pcDirs = []string{
+	"/usr/local/lib64/pkgconfig",
+	"/usr/local/lib/pkgconfig",
+	"/usr/local/lib/x86_64-linux-gnu/pkgconfig",
+	"/usr/local/lib/aarch64-linux-gnu/pkgconfig",
+	"/usr/lib64/pkgconfig",
+	"/usr/lib/pkgconfig",
+	"/usr/lib/x86_64-linux-gnu/pkgconfig",
+	"/usr/lib/aarch64-linux-gnu/pkgconfig",
+	"/usr/share/pkgconfig",
+}
+
+// ParsePCVersion returns the Version field of a pkg-config .pc file.
+func ParsePCVersion(b []byte) (string, bool) {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == "Version" {
+			v = strings.TrimSpace(v)
+			return v, v != ""
+		}
+	}
+	return "", false
+}
+
+// majorMinor is "20.11" of "20.11.3", or "" when v is no version.
+var majorMinorRe = regexp.MustCompile(`^(\d+)\.(\d+)`)
+
+func majorMinor(v string) string {
+	m := majorMinorRe.FindStringSubmatch(strings.TrimSpace(v))
+	if m == nil {
+		return ""
+	}
+	return m[1] + "." + m[2]
+}
+
+// findPCFile looks for libdpdk.pc in pcDirs. When none is found but one
+// could not be read, denied names it and err says why.
+func findPCFile(h *host.Host) (p, version, denied string, err error) {
+	for _, d := range pcDirs {
+		f := d + "/libdpdk.pc"
+		b, rerr := h.ReadFile(f)
+		if rerr != nil {
+			if host.IsPermission(rerr) && denied == "" {
+				denied, err = f, rerr
+			}
+			continue
+		}
+		if v, ok := ParsePCVersion(b); ok {
+			return f, v, "", nil
+		}
+	}
+	return "", "", denied, err
+}
+
+// fstackVersion is the F-Stack release asked for (--fstack-version) or, when
+// not given, found in FF_PATH: its RELEASE_NOTES.md, else a folder name such
+// as f-stack-1.22. "" when unknown; how says where it came from.
+func fstackVersion(h *host.Host, env *engine.Env, o Options) (v, how string) {
+	if env.Spec.FstackVersion != "" {
+		return env.Spec.FstackVersion, "--fstack-version"
+	}
+	if o.FFPath == "" {
+		return "", ""
+	}
+	if b, err := h.ReadFile(path.Join(o.FFPath, "RELEASE_NOTES.md")); err == nil {
+		if v := releaseNotesVersion(b); v != "" {
+			return v, path.Join(o.FFPath, "RELEASE_NOTES.md")
+		}
+	}
+	if m := dirVersionRe.FindStringSubmatch(path.Base(path.Clean(o.FFPath))); m != nil {
+		return m[1], "FF_PATH " + o.FFPath
+	}
+	return "", ""
+}
+
+var (
+	notesVersionRe = regexp.MustCompile(`F-Stack v(1\.\d+)`)
+	dirVersionRe   = regexp.MustCompile(`(?i)f-stack-v?(1\.\d+)`)
+)
+
+// releaseNotesVersion is the newest release F-Stack's RELEASE_NOTES.md
+// names ("2022.09 F-Stack v1.22" -> "1.22"); the newest comes first.
+func releaseNotesVersion(b []byte) string {
+	if m := notesVersionRe.FindSubmatch(b); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
+
+func checkDPDK(ctx context.Context, env *engine.Env, o Options) []doctor.Result {
+	h := env.Host
+	fv, fvFrom := fstackVersion(h, env, o)
+	want := dpdkFor[fv]
+
+	var ver, via, pcMiss string
+	if _, err := env.Run.LookPath("pkg-config"); err == nil {
+		out, err := env.Run.Run(ctx, "pkg-config", "--modversion", "libdpdk")
+		if err == nil && majorMinor(string(out)) != "" {
+			ver, via = strings.TrimSpace(string(out)), "pkg-config --modversion libdpdk"
+		} else {
+			pcMiss = "pkg-config does not find libdpdk"
+		}
+	} else {
+		pcMiss = "pkg-config is not installed"
+	}
+	var pcFile string
+	if ver == "" {
+		f, v, denied, err := findPCFile(h)
+		if f == "" {
+			if denied != "" {
+				return []doctor.Result{skipUnreadable(IDDPDKVersion, denied, err)}
+			}
+			return []doctor.Result{{ID: IDDPDKVersion, Status: doctor.Fail,
+				Detail: fmt.Sprintf("DPDK not installed: %s and no libdpdk.pc is in %s", pcMiss, strings.Join(pcDirs, ", ")),
+				Fix:    installDPDKFix(want, fv)}}
+		}
+		pcFile, ver, via = f, v, f
+	}
+	got := majorMinor(ver)
+	var res []doctor.Result
+	switch {
+	case fv == "":
+		res = append(res, doctor.Result{ID: IDDPDKVersion, Status: doctor.OK,
+			Detail: fmt.Sprintf("DPDK %s (%s); F-Stack's version is unknown (no --fstack-version, no FF_PATH), so the match is not checked", ver, via)})
+	case want == "":
+		res = append(res, doctor.Result{ID: IDDPDKVersion, Status: doctor.OK,
+			Detail: fmt.Sprintf("DPDK %s (%s); F-Stack %s (%s) is not one photonctl knows the DPDK release of (1.22 to 1.25), so the match is not checked", ver, via, fv, fvFrom)})
+	case got != want:
+		fix := installDPDKFix(want, fv)
+		if other := fstackFor(got); other != "" {
+			fix += fmt.Sprintf(", or use F-Stack %s, which is built for DPDK %s", other, got)
+		}
+		res = append(res, doctor.Result{ID: IDDPDKVersion, Status: doctor.Fail,
+			Detail: fmt.Sprintf("DPDK %s (%s), but F-Stack %s (%s) needs DPDK %s", ver, via, fv, fvFrom, want),
+			Fix:    fix})
+	default:
+		res = append(res, doctor.Result{ID: IDDPDKVersion, Status: doctor.OK,
+			Detail: fmt.Sprintf("DPDK %s (%s) fits F-Stack %s (%s)", ver, via, fv, fvFrom)})
+	}
+	if pcFile != "" {
+		res = append(res, doctor.Result{ID: IDDPDKPCPath, Status: doctor.Warn,
+			Detail: fmt.Sprintf("%s, though %s exists: building F-Stack will not find DPDK", pcMiss, pcFile),
+			Fix:    pcPathFix(pcMiss, path.Dir(pcFile))})
+	}
+	return res
+}
+
+func installDPDKFix(want, fv string) string {
+	if want == "" {
+		return "install the DPDK release your F-Stack is built for (F-Stack 1.22: 20.11, 1.23: 21.11, 1.24: 22.11, 1.25: 23.11): meson setup build && ninja -C build install; see docs/dpdk-toolchain.md"
+	}
+	return fmt.Sprintf("install DPDK %s for F-Stack %s: from dpdk-%s, meson setup build && ninja -C build install; see docs/dpdk-toolchain.md", want, fv, want)
+}
+
+func pcPathFix(pcMiss, dir string) string {
+	if strings.Contains(pcMiss, "not installed") {
+		return "install pkg-config 0.29 or later (yum install pkgconfig, apt-get install pkg-config), then export PKG_CONFIG_PATH=" + dir + ":$PKG_CONFIG_PATH"
+	}
+	return "export PKG_CONFIG_PATH=" + dir + ":$PKG_CONFIG_PATH before building F-Stack (or add " + dir + " to /etc/ld.so.conf.d and pkg-config's pc_path)"
+}
+
+// pkgConfigMin is the first pkg-config release that keeps gcc's
+// -Wl,--whole-archive ... --no-whole-archive in order (0.27.1, CentOS 7's,
+// reorders them and breaks linking against libfstack).
+var pkgConfigMin = []int{0, 29}
+
+func checkPkgConfig(ctx context.Context, env *engine.Env) []doctor.Result {
+	if _, err := env.Run.LookPath("pkg-config"); err != nil {
+		if errors.Is(err, runner.ErrNotFound) {
+			return []doctor.Result{{Status: doctor.Skip, Detail: "pkg-config is not installed (building F-Stack needs 0.29 or later)"}}
+		}
+		return []doctor.Result{{Status: doctor.Skip, Detail: "cannot look for pkg-config: " + err.Error()}}
+	}
+	out, err := env.Run.Run(ctx, "pkg-config", "--version")
+	v := strings.TrimSpace(string(out))
+	if err != nil || v == "" {
+		msg := "no output"
+		if err != nil {
+			msg = err.Error()
+		}
+		return []doctor.Result{{Status: doctor.Skip, Detail: "pkg-config --version did not answer: " + msg}}
+	}
+	nums, ok := versionInts(v)
+	if !ok {
+		return []doctor.Result{{Status: doctor.Skip, Detail: fmt.Sprintf("pkg-config --version said %q, which is no version", v)}}
+	}
+	if lessVersion(nums, pkgConfigMin) {
+		return []doctor.Result{{Status: doctor.Warn,
+			Detail: fmt.Sprintf("pkg-config %s reorders gcc's -Wl,--whole-archive flags (fixed in 0.29), so linking an F-Stack app fails", v),
+			Fix:    "install pkg-config 0.29 or later, e.g. 0.29.2 from https://pkg-config.freedesktop.org/releases/ (./configure --with-internal-glib && make && make install)"}}
+	}
+	return []doctor.Result{{Status: doctor.OK, Detail: fmt.Sprintf("pkg-config %s handles --whole-archive", v)}}
+}
+
+func versionInts(v string) ([]int, bool) {
+	var out []int
+	for _, p := range strings.Split(v, ".") {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return nil, false
+		}
+		out = append(out, n)
+	}
+	return out, len(out) > 0
+}
+
+func lessVersion(a, b []int) bool {
+	for i := 0; i < len(a) || i < len(b); i++ {
+		var x, y int
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
+}
