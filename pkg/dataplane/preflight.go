@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/photonctl/photonctl/pkg/fstackconf"
 	"github.com/photonctl/photonctl/pkg/host"
 )
 
@@ -92,6 +93,64 @@ func (c *FstackConf) AllowList() []string {
 	return out
 }
 
+// FstackVersion is the F-Stack release whose config keys preflight checks
+// against (the release the fstack engine is built and tested with; set at
+// build time with -ldflags "-X github.com/photonctl/photonctl/pkg/dataplane.FstackVersion=1.25").
+var FstackVersion = "1.24"
+
+// checkWithFstackconf runs pkg/fstackconf's checks (keys of the release,
+// ports, addresses, lcore_mask against the online CPUs, ranges).
+func checkWithFstackconf(h *host.Host, b []byte) ([]string, error) {
+	v, err := fstackconf.ParseVersion(FstackVersion)
+	if err != nil {
+		return nil, err
+	}
+	f, err := fstackconf.ParseBytes(withoutVdevs(b))
+	if err != nil {
+		return nil, err
+	}
+	var online fstackconf.CPUSet
+	if ob, err := h.ReadFile("/sys/devices/system/cpu/online"); err == nil {
+		online, _ = fstackconf.ParseCPUList(ob)
+	}
+	var out []string
+	for _, p := range fstackconf.Check(f, v, online) {
+		out = append(out, p.String())
+	}
+	return out, nil
+}
+
+// withoutVdevs drops DPDK virtual devices (net_tap0) from the allow-list
+// lines: Preflight checks those itself, and pkg/fstackconf takes PCI
+// addresses only.
+func withoutVdevs(b []byte) []byte {
+	lines := strings.SplitAfter(string(b), "\n")
+	section := ""
+	var out strings.Builder
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") {
+			section = strings.TrimSpace(strings.Trim(t, "[]"))
+		}
+		k, v, ok := strings.Cut(t, "=")
+		if k = strings.TrimSpace(k); ok && section == "dpdk" && (k == "pci_whitelist" || k == "allow") {
+			var keep []string
+			for _, d := range strings.Split(v, ",") {
+				if d = strings.TrimSpace(d); d != "" && !strings.HasPrefix(d, "net_") {
+					keep = append(keep, d)
+				}
+			}
+			if len(keep) == 0 {
+				out.WriteString("\n") // keep the line numbers
+				continue
+			}
+			l = k + "=" + strings.Join(keep, ",") + "\n"
+		}
+		out.WriteString(l)
+	}
+	return []byte(out.String())
+}
+
 var pciAddr = regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
 
 // Preflight checks, before ff_init, everything that would make ff_init end
@@ -112,6 +171,11 @@ func Preflight(h *host.Host, confPath string, port uint16) (*FstackConf, error) 
 	conf, err := ParseFstackConf(bytes.NewReader(b))
 	if err != nil {
 		return nil, fail("%s: %v", confPath, err)
+	}
+	if probs, err := checkWithFstackconf(h, b); err != nil {
+		return conf, fail("%s: %v", confPath, err)
+	} else if len(probs) > 0 {
+		return conf, fail("%s does not suit F-Stack %s: %s; fix it (photonctl doctor --only fstackconf shows each fix)", confPath, FstackVersion, strings.Join(probs, "; "))
 	}
 	for _, k := range [][2]string{{"dpdk", "lcore_mask"}, {"dpdk", "port_list"}, {"port0", "addr"}, {"port0", "netmask"}} {
 		if v, ok := conf.Get(k[0], k[1]); !ok || v == "" {

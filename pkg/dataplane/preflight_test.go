@@ -18,8 +18,11 @@ file_prefix=photonctl
 pci_whitelist=net_tap0,0000:ff:1f.7
 
 [port0]
-addr=10.99.0.1   # the lab's A side
+# the lab's A side
+addr=10.99.0.1
 netmask=255.255.255.0
+broadcast=10.99.0.255
+gateway=10.99.0.2
 `
 
 // preflightHost is a host root with free hugepages and a PCI NIC.
@@ -61,7 +64,7 @@ func TestPreflightOK(t *testing.T) {
 		t.Errorf("prefix %q, want %q", c.DPDKPrefix(), FilePrefix)
 	}
 	if a, _ := c.Get("port0", "addr"); a != "10.99.0.1" {
-		t.Errorf("addr %q (comment not stripped?)", a)
+		t.Errorf("addr %q", a)
 	}
 	nic := strings.Replace(labConf, "net_tap0,0000:ff:1f.7", "03:00.0", 1)
 	if _, err := Preflight(h, writeConf(t, nic), 8080); err != nil {
@@ -75,16 +78,18 @@ func TestPreflightCatches(t *testing.T) {
 		port       uint16
 		want       string
 	}{
-		"no file":       {"", "64", 8080, "reading F-Stack's config"},
-		"syntax":        {"[dpdk\nlcore_mask=1\n", "64", 8080, "section without ']'"},
-		"no lcore_mask": {strings.Replace(labConf, "lcore_mask=1", "", 1), "64", 8080, "[dpdk] lcore_mask is missing"},
-		"no addr":       {strings.Replace(labConf, "addr=10.99.0.1", "", 1), "64", 8080, "[port0] addr is missing"},
-		"bad addr":      {strings.Replace(labConf, "addr=10.99.0.1", "addr=10.99.0", 1), "64", 8080, "is not an IPv4 address"},
-		"no hugepages":  {labConf, "0", 8080, "no free hugepages"},
-		"missing NIC":   {strings.Replace(labConf, "net_tap0,0000:ff:1f.7", "0000:04:00.0", 1), "64", 8080, "0000:04:00.0 is not on this host"},
-		"only vdevs":    {strings.Replace(labConf, "net_tap0,0000:ff:1f.7", "net_tap0", 1), "64", 8080, "probe every PCI device"},
-		"odd device":    {strings.Replace(labConf, "net_tap0,0000:ff:1f.7", "eth0", 1), "64", 8080, "neither a PCI address"},
-		"port taken":    {labConf, "64", 80, "TCP port 80 is taken"},
+		"no file":        {"", "64", 8080, "reading F-Stack's config"},
+		"syntax":         {"[dpdk\nlcore_mask=1\n", "64", 8080, "section without ']'"},
+		"no lcore_mask":  {strings.Replace(labConf, "lcore_mask=1", "", 1), "64", 8080, "[dpdk] has no lcore_mask"},
+		"no addr":        {strings.Replace(labConf, "addr=10.99.0.1", "", 1), "64", 8080, "[port0] lacks addr"},
+		"bad addr":       {strings.Replace(labConf, "addr=10.99.0.1", "addr=10.99.0", 1), "64", 8080, "is not an IPv4 address"},
+		"no hugepages":   {labConf, "0", 8080, "no free hugepages"},
+		"missing NIC":    {strings.Replace(labConf, "net_tap0,0000:ff:1f.7", "0000:04:00.0", 1), "64", 8080, "0000:04:00.0 is not on this host"},
+		"only vdevs":     {strings.Replace(labConf, "net_tap0,0000:ff:1f.7", "net_tap0", 1), "64", 8080, "probe every PCI device"},
+		"odd device":     {strings.Replace(labConf, "net_tap0,0000:ff:1f.7", "eth0", 1), "64", 8080, `"eth0" is not a PCI address`},
+		"port taken":     {labConf, "64", 80, "TCP port 80 is taken"},
+		"unknown key":    {strings.Replace(labConf, "lcore_mask=1", "lcore_mask=1\nlcores=1", 1), "64", 8080, "does not suit F-Stack 1.24"},
+		"inline comment": {strings.Replace(labConf, "addr=10.99.0.1", "addr=10.99.0.1 # A", 1), "64", 8080, "trailing garbage"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "missing.conf")
