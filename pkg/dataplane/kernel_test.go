@@ -232,7 +232,7 @@ func TestEchoAbruptResets(t *testing.T) {
 // Many connections arriving at once are all accepted and served.
 func TestEchoAcceptStorm(t *testing.T) {
 	s := startEcho(t, DefaultBuffer)
-	const n = 2000
+	const n = 1000 // 2000 descriptors in this process: under a 4096 hard limit
 	conns := make([]net.Conn, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
