@@ -70,7 +70,7 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 		if err := dpdkenv.ValidateProbeDevices(devs); err != nil {
 			return withCode(ExitUsage, fmt.Errorf("--probe: %w", err))
 		}
-		all = append(all, doctor.Check{ID: "dpdk.probe", Group: doctor.GroupDPDK, Run: func(ctx context.Context, env *engine.Env) []doctor.Result {
+		all = append(all, doctor.Check{ID: dpdkenv.IDProbe, Group: doctor.GroupDPDK, Run: func(ctx context.Context, env *engine.Env) []doctor.Result {
 			return []doctor.Result{dpdkenv.Probe(ctx, env, devs)}
 		}})
 	}

@@ -218,3 +218,20 @@ func SelectSteps(steps []Step, only, skip []string) ([]Step, error) {
 	}
 	return out, nil
 }
+
+// CheckHolds is the Verify of a step whose Check says it all: it checks
+// again and fails, naming what is still to change, unless nothing is.
+func CheckHolds(ctx context.Context, env *Env, s Step) error {
+	p, err := s.Check(ctx, env)
+	if err != nil {
+		return err
+	}
+	if len(p.Changes) == 0 {
+		return nil
+	}
+	left := make([]string, len(p.Changes))
+	for i, c := range p.Changes {
+		left[i] = c.Path
+	}
+	return fmt.Errorf("still to change after applying: %s", strings.Join(left, ", "))
+}

@@ -310,16 +310,5 @@ func (s *Step) Apply(ctx context.Context, env *engine.Env, p *engine.Plan) (bool
 
 // Verify checks that the boot configuration now holds the arguments.
 func (s *Step) Verify(ctx context.Context, env *engine.Env) error {
-	p, err := s.Check(ctx, env)
-	if err != nil {
-		return err
-	}
-	if len(p.Changes) > 0 {
-		var left []string
-		for _, c := range p.Changes {
-			left = append(left, c.Path)
-		}
-		return fmt.Errorf("the boot configuration still lacks the arguments after the change: %s", strings.Join(left, ", "))
-	}
-	return nil
+	return engine.CheckHolds(ctx, env, s)
 }

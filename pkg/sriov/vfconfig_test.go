@@ -3,14 +3,12 @@ package sriov
 import (
 	"errors"
 	"net"
-	"os"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
+	"github.com/photonctl/photonctl/pkg/netnstest"
 	"github.com/photonctl/photonctl/pkg/spec"
 )
 
@@ -78,45 +76,15 @@ func TestPlanVFSettings(t *testing.T) {
 }
 
 // Real netlink in a throwaway namespace. Covered: the PF link lookup, no VF
-// list on a link without SR-IOV, the
-// netlink requests photonctl sends for MAC, trust, spoof check and VLAN, and
-// the message the user gets when the kernel refuses them (a dummy link has
-// no VFs, nor has a veth, as any non-SR-IOV link). Not covered: a driver accepting them; no
-// SR-IOV device exists on the test machines.
+// list on a link without SR-IOV, the netlink requests photonctl sends for
+// MAC, trust, spoof check and VLAN, and the message the user gets when the
+// kernel refuses them (a dummy or veth link has no VFs, as any non-SR-IOV
+// link). Not covered: a driver accepting them; no SR-IOV device exists on the
+// test machines.
 func TestApplyVFSettingsRealNetlink(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates a network namespace and a dummy link")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		t.Skipf("needs network namespaces: %v", err)
-	}
-	defer ns.Close()
-	if err := netns.Set(orig); err != nil {
-		t.Fatal(err)
-	}
-	nl, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nl.Close()
-	// A veth pair where the kernel has no dummy module: neither has VFs.
-	if err := nl.LinkAdd(&netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: "pf0"}}); err != nil {
-		if err := nl.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "pf0"}, PeerName: "pf0peer"}); err != nil {
-			t.Skipf("needs the dummy or veth link type: %v", err)
-		}
-	}
-	l, err := nl.LinkByName("pf0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	nl := netnstest.New(t)
+	// A dummy, or a veth where the kernel has no dummy module: neither has VFs.
+	l := netnstest.AddLink(t, nl, "pf0", "")
 	if len(l.Attrs().Vfs) != 0 {
 		t.Errorf("a dummy/veth link reports VFs: %+v", l.Attrs().Vfs)
 	}
@@ -137,7 +105,7 @@ func TestApplyVFSettingsRealNetlink(t *testing.T) {
 			t.Errorf("%q lacks the reason", err)
 		}
 	}
-	err = ApplyVFSettings(nl, "nosuch0", pf, []vfSetting{{0, "trust", "", "on"}})
+	err := ApplyVFSettings(nl, "nosuch0", pf, []vfSetting{{0, "trust", "", "on"}})
 	if err == nil || !strings.Contains(err.Error(), "PF link nosuch0") {
 		t.Errorf("missing link: %v", err)
 	}

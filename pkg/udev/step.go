@@ -338,18 +338,7 @@ func (s *Step) Apply(ctx context.Context, env *engine.Env, p *engine.Plan) (bool
 
 // Verify checks the plan holds now: a fresh Check has nothing to change.
 func (s *Step) Verify(ctx context.Context, env *engine.Env) error {
-	p, err := s.Check(ctx, env)
-	if err != nil {
-		return err
-	}
-	if len(p.Changes) > 0 {
-		var left []string
-		for _, c := range p.Changes {
-			left = append(left, c.Path)
-		}
-		return fmt.Errorf("still to change: %s", strings.Join(left, ", "))
-	}
-	return nil
+	return engine.CheckHolds(ctx, env, s)
 }
 
 func joinMsg(parts ...string) string {

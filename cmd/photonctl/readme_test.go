@@ -1,0 +1,53 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/photonctl/photonctl/pkg/dpdkenv"
+	"github.com/photonctl/photonctl/pkg/fixture"
+)
+
+// The README's Troubleshooting table lists every doctor check, in its group,
+// and nothing that is not one.
+func TestREADMETroubleshootingListsEveryCheck(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(fixture.ModuleRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), "\n## Troubleshooting\n")
+	if !ok {
+		t.Fatal("README has no Troubleshooting section")
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	row := regexp.MustCompile("(?m)^\\| `([a-z0-9-]+)` \\| ([a-z]+) \\|")
+	inREADME := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(sec, -1) {
+		inREADME[m[1]] = m[2]
+	}
+	inCode := map[string]string{dpdkenv.IDProbe: "dpdk"}
+	for _, c := range checks() {
+		inCode[c.ID] = c.Group
+	}
+	var problems []string
+	for id, g := range inCode {
+		if rg, ok := inREADME[id]; !ok {
+			problems = append(problems, "missing from the README: "+id)
+		} else if rg != g {
+			problems = append(problems, id+": README says group "+rg+", the code "+g)
+		}
+	}
+	for id := range inREADME {
+		if _, ok := inCode[id]; !ok {
+			problems = append(problems, "in the README but no such check: "+id)
+		}
+	}
+	sort.Strings(problems)
+	if len(problems) > 0 {
+		t.Errorf("README Troubleshooting is out of date:\n%s", strings.Join(problems, "\n"))
+	}
+}
