@@ -1,8 +1,10 @@
 package dataplane
 
 import (
+	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"sort"
 	"testing"
 	"time"
@@ -122,4 +124,29 @@ func BenchmarkEchoPingPong(b *testing.B) {
 	}
 	b.ReportMetric(r.QPS, "msgs/s")
 	b.ReportMetric(r.Latency.P99, "p99-us")
+}
+
+// BenchmarkKernelEchoRoundTrip is one 512-byte round trip through the
+// kernel engine on one loopback connection per op.
+func BenchmarkKernelEchoRoundTrip(b *testing.B) {
+	s, err := Start(Config{Engine: EngineKernel, Listen: loopback})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Stop()
+	c, err := net.Dial("tcp", s.Addr.String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	msg, got := make([]byte, 512), make([]byte, 512)
+	b.SetBytes(512)
+	for b.Loop() {
+		if _, err := c.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, got); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
