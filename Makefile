@@ -10,7 +10,7 @@ FUZZTIME  ?= 10s
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 
-.PHONY: build test unit lint demo bench fuzz clean
+.PHONY: build test unit lint demo bench fstack fuzz clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/photonctl
@@ -30,20 +30,34 @@ lint:
 ## demo: the main job on a lab built on this machine (needs root), torn down at the end
 demo: build
 	@set -e; \
-	trap '$(BIN) lab down' EXIT; \
+	echo_pid=""; \
+	trap '[ -z "$$echo_pid" ] || kill -INT $$echo_pid 2>/dev/null || true; $(BIN) lab down' EXIT; \
 	$(BIN) lab up --distro centos7; \
-	echo; echo '== setup --dry-run on the lab host'; \
+	echo; echo '== setup --dry-run on the lab host: every step, nothing changed'; \
 	$(BIN) --root $(LAB_ROOT) setup --dry-run --hugepages 64; \
-	echo; echo '== setup on the lab host'; \
+	echo; echo '== setup on the lab host (hugepages: real in the kernel, files in the lab)'; \
 	$(BIN) --root $(LAB_ROOT) setup --only hugepages --hugepages 64 --yes; \
 	echo; echo '== setup again: nothing left to do'; \
 	$(BIN) --root $(LAB_ROOT) setup --only hugepages --hugepages 64 --yes; \
 	echo; echo '== doctor on the lab host'; \
-	$(BIN) --root $(LAB_ROOT) doctor --only hugepages
+	$(BIN) --root $(LAB_ROOT) doctor --only hugepages; \
+	echo; echo '== run echo in photon-lab-a, bench it from photon-lab-b'; \
+	ip netns exec photon-lab-a $(BIN) run echo --listen 10.99.0.1:8080 --stats-interval 0 & echo_pid=$$!; \
+	for i in 1 2 3 4 5 6 7 8 9 10; do \
+	  ip netns exec photon-lab-a grep -q ':1F90 00000000:0000 0A' /proc/net/tcp && break; sleep 0.2; done; \
+	ip netns exec photon-lab-b $(BIN) bench echo --addr 10.99.0.1:8080 --duration 3s --conns 20; \
+	kill -INT $$echo_pid; wait $$echo_pid; echo_pid=""
 
-## bench: Go benchmarks of the hot paths
+## bench: the echo server comparison (kernel engine, Go net, gnet), then the Go benchmarks
 bench:
+	$(GO) run ./internal/echocompare $(BENCHFLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fstack: photonctl with the F-Stack engine, linked against libfstack installed under FF_PATH
+FF_PATH ?= /usr/local
+fstack:
+	CGO_CFLAGS="-I$(FF_PATH)/include" CGO_LDFLAGS="-L$(FF_PATH)/lib" \
+	  $(GO) build -tags fstack -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/photonctl
 
 ## fuzz: every fuzz target for FUZZTIME each
 fuzz:
