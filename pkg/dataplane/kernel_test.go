@@ -101,10 +101,12 @@ func TestEchoMessageSizes(t *testing.T) {
 		roundTrip(t, c, randBytes(uint64(i), n))
 		total += uint64(n)
 	}
-	st := s.Stats()
-	if st.BytesIn != total || st.BytesOut != total {
-		t.Errorf("counters: in %d out %d, want %d each", st.BytesIn, st.BytesOut, total)
-	}
+	// The client can have the last bytes before the loop counts its write.
+	var st Stats
+	waitFor(t, fmt.Sprintf("in and out counters at %d", total), func() bool {
+		st = s.Stats()
+		return st.BytesIn == total && st.BytesOut == total
+	})
 	// A read returns at most --buffer bytes: 1 MiB takes at least 2048 reads.
 	if st.Messages < (1<<20)/DefaultBuffer {
 		t.Errorf("messages = %d: reads are bigger than the %d-byte buffer", st.Messages, DefaultBuffer)
@@ -197,9 +199,7 @@ func TestEchoClientStopsReading(t *testing.T) {
 	if i := firstDiff(got, msg); i >= 0 {
 		t.Fatalf("echo differs at byte %d of %d: bytes lost or reordered across partial writes", i, len(msg))
 	}
-	if st := s.Stats(); st.BytesOut != uint64(len(msg)) {
-		t.Errorf("bytes out %d, want %d", st.BytesOut, len(msg))
-	}
+	waitFor(t, fmt.Sprintf("bytes out at %d", len(msg)), func() bool { return s.Stats().BytesOut == uint64(len(msg)) })
 }
 
 // Clients that reset their connection (SO_LINGER 0) in the middle of traffic

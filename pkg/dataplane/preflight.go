@@ -105,7 +105,7 @@ func checkWithFstackconf(h *host.Host, b []byte) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := fstackconf.ParseBytes(withoutVdevs(b))
+	f, err := fstackconf.ParseBytes(b)
 	if err != nil {
 		return nil, err
 	}
@@ -120,36 +120,6 @@ func checkWithFstackconf(h *host.Host, b []byte) ([]string, error) {
 	return out, nil
 }
 
-// withoutVdevs drops DPDK virtual devices (net_tap0) from the allow-list
-// lines: Preflight checks those itself, and pkg/fstackconf takes PCI
-// addresses only.
-func withoutVdevs(b []byte) []byte {
-	lines := strings.SplitAfter(string(b), "\n")
-	section := ""
-	var out strings.Builder
-	for _, l := range lines {
-		t := strings.TrimSpace(l)
-		if strings.HasPrefix(t, "[") {
-			section = strings.TrimSpace(strings.Trim(t, "[]"))
-		}
-		k, v, ok := strings.Cut(t, "=")
-		if k = strings.TrimSpace(k); ok && section == "dpdk" && (k == "pci_whitelist" || k == "allow") {
-			var keep []string
-			for _, d := range strings.Split(v, ",") {
-				if d = strings.TrimSpace(d); d != "" && !strings.HasPrefix(d, "net_") {
-					keep = append(keep, d)
-				}
-			}
-			if len(keep) == 0 {
-				out.WriteString("\n") // keep the line numbers
-				continue
-			}
-			l = k + "=" + strings.Join(keep, ",") + "\n"
-		}
-		out.WriteString(l)
-	}
-	return []byte(out.String())
-}
 
 var pciAddr = regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
 

@@ -184,6 +184,10 @@ func checkAllow(env *engine.Env, ffPath string) []doctor.Result {
 	}
 	var out []doctor.Result
 	for _, a := range strings.Split(list, ",") {
+		if IsVdev(strings.TrimSpace(a)) {
+			out = append(out, doctor.Result{Status: doctor.OK, Detail: strings.TrimSpace(a) + ": a DPDK virtual device (no PCI device to check)"})
+			continue
+		}
 		pci := FullPCI(a)
 		dev := "/sys/bus/pci/devices/" + pci
 		if !env.Host.Exists(dev) {

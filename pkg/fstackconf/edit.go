@@ -155,8 +155,8 @@ func RenderLab(version string, allow []string, addr, netmask, broadcast, gateway
 		return nil, err
 	}
 	for _, a := range allow {
-		if !spec.IsPCIAddress(a) {
-			return nil, fmt.Errorf("allow-list: %q is not a PCI address such as 0000:03:00.0", a)
+		if !IsAllowListDevice(a) {
+			return nil, fmt.Errorf("allow-list: %q is not a PCI address such as 0000:03:00.0, nor a DPDK virtual device such as net_tap0", a)
 		}
 	}
 	f := New()

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/photonctl/photonctl/pkg/spec"
 )
 
 // ErrSyntax matches a *SyntaxError: the input is not an f-stack.conf at all.
@@ -212,8 +210,8 @@ func valueSyntax(section, key, value string) []string {
 	if kind == "dpdk" && (key == "allow" || key == "pci_whitelist") {
 		var out []string
 		for _, a := range strings.Split(value, ",") {
-			if !spec.IsPCIAddress(strings.TrimSpace(a)) {
-				out = append(out, fmt.Sprintf("%s: %q is not a PCI address such as 0000:03:00.0 or 03:00.0", key, a))
+			if !IsAllowListDevice(strings.TrimSpace(a)) {
+				out = append(out, fmt.Sprintf("%s: %q is not a PCI address such as 0000:03:00.0 or 03:00.0, nor a DPDK virtual device such as net_tap0", key, a))
 			}
 		}
 		return out
