@@ -120,7 +120,6 @@ func checkWithFstackconf(h *host.Host, b []byte) ([]string, error) {
 	return out, nil
 }
 
-
 var pciAddr = regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
 
 // Preflight checks, before ff_init, everything that would make ff_init end
