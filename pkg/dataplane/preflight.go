@@ -8,11 +8,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/photonctl/photonctl/pkg/fstackconf"
 	"github.com/photonctl/photonctl/pkg/host"
+	"github.com/photonctl/photonctl/pkg/spec"
 )
 
 // FstackConf is what the fstack engine needs to know of f-stack.conf before
@@ -120,7 +120,6 @@ func checkWithFstackconf(h *host.Host, b []byte) ([]string, error) {
 	return out, nil
 }
 
-var pciAddr = regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
 
 // Preflight checks, before ff_init, everything that would make ff_init end
 // the process (it calls exit(1) on any error): the config file, its keys,
@@ -167,7 +166,7 @@ func Preflight(h *host.Host, confPath string, port uint16) (*FstackConf, error) 
 	pci := 0
 	for _, d := range devs {
 		switch {
-		case pciAddr.MatchString(d):
+		case spec.IsPCIAddress(d):
 			pci++
 			full := d
 			if strings.Count(d, ":") == 1 {
@@ -181,7 +180,7 @@ func Preflight(h *host.Host, confPath string, port uint16) (*FstackConf, error) 
 					return conf, fail("%s: allow-listed PCI device %s is not on this host (see lspci -D)", confPath, d)
 				}
 			}
-		case strings.HasPrefix(d, "net_"):
+		case fstackconf.IsVdev(d):
 		default:
 			return conf, fail("%s: allow-listed device %q is neither a PCI address (0000:03:00.0) nor a DPDK virtual device (net_tap0)", confPath, d)
 		}
