@@ -120,7 +120,6 @@ func checkWithFstackconf(h *host.Host, b []byte) ([]string, error) {
 	return out, nil
 }
 
-
 // Preflight checks, before ff_init, everything that would make ff_init end
 // the process (it calls exit(1) on any error): the config file, its keys,
 // hugepages, the allow-listed devices and the port. Each problem is an
