@@ -27,12 +27,22 @@ lint:
 	$(GO) vet ./...
 	$(GOBIN)/staticcheck ./...
 
+# ENGINE=fstack runs the demo's echo on F-Stack (needs libfstack under FF_PATH).
+ENGINE    ?= kernel
+ifeq ($(ENGINE),fstack)
+DEMO_BUILD := fstack
+ECHO_FLAGS := --engine fstack --conf $(LAB_ROOT)/etc/f-stack.conf --tap-bridge plab-br
+else
+DEMO_BUILD := build
+ECHO_FLAGS := --engine kernel
+endif
+
 ## demo: the main job on a lab built on this machine (needs root), torn down at the end
-demo: build
+demo: $(DEMO_BUILD)
 	@set -e; \
-	echo_pid=""; \
-	trap '[ -z "$$echo_pid" ] || kill -INT $$echo_pid 2>/dev/null || true; $(BIN) lab down' EXIT; \
-	$(BIN) lab up --distro centos7; \
+	echo_pid=""; log=$$(mktemp); \
+	trap '[ -z "$$echo_pid" ] || kill -INT $$echo_pid 2>/dev/null || true; rm -f $$log; $(BIN) lab down' EXIT; \
+	$(BIN) lab up --distro centos7 --engine $(ENGINE); \
 	echo; echo '== setup --dry-run on the lab host: every step, nothing changed'; \
 	$(BIN) --root $(LAB_ROOT) setup --dry-run --hugepages 64; \
 	echo; echo '== setup on the lab host (hugepages: real in the kernel, files in the lab)'; \
@@ -42,21 +52,23 @@ demo: build
 	echo; echo '== doctor on the lab host'; \
 	$(BIN) --root $(LAB_ROOT) doctor --only hugepages; \
 	echo; echo '== run echo in photon-lab-a, bench it from photon-lab-b'; \
-	ip netns exec photon-lab-a $(BIN) run echo --listen 10.99.0.1:8080 --stats-interval 0 & echo_pid=$$!; \
-	for i in 1 2 3 4 5 6 7 8 9 10; do \
-	  ip netns exec photon-lab-a grep -q ':1F90 00000000:0000 0A' /proc/net/tcp && break; sleep 0.2; done; \
+	ip netns exec photon-lab-a $(BIN) run echo $(ECHO_FLAGS) --listen 10.99.0.1:8080 --stats-interval 0 >$$log 2>&1 & echo_pid=$$!; \
+	for i in $$(seq 1 300); do grep -q 'listening on' $$log && break; \
+	  kill -0 $$echo_pid 2>/dev/null || { cat $$log; exit 1; }; sleep 0.2; done; \
+	grep 'listening on' $$log; \
 	ip netns exec photon-lab-b $(BIN) bench echo --addr 10.99.0.1:8080 --duration 3s --conns 20; \
-	kill -INT $$echo_pid; wait $$echo_pid; echo_pid=""
+	kill -INT $$echo_pid; wait $$echo_pid; echo_pid=""; grep '^total' $$log
 
 ## bench: the echo server comparison (kernel engine, Go net, gnet), then the Go benchmarks
 bench:
 	$(GO) run ./internal/echocompare $(BENCHFLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-## fstack: photonctl with the F-Stack engine, linked against libfstack installed under FF_PATH
+## fstack: photonctl with the F-Stack engine, linked against libfstack under FF_PATH
+## (an install prefix, headers in include/, or F-Stack's own tree, as its examples use)
 FF_PATH ?= /usr/local
 fstack:
-	CGO_CFLAGS="-I$(FF_PATH)/include" CGO_LDFLAGS="-L$(FF_PATH)/lib" \
+	CGO_CFLAGS="-I$(FF_PATH)/include -I$(FF_PATH)/lib" CGO_LDFLAGS="-L$(FF_PATH)/lib" \
 	  $(GO) build -tags fstack -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/photonctl
 
 ## fuzz: every fuzz target for FUZZTIME each

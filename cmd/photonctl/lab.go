@@ -49,6 +49,9 @@ of it and puts the hugepage counts back; it touches nothing it did not create.`,
 			if !known {
 				return usageError("--distro %q: give one of %s", cfg.Distro, strings.Join(lab.Distros(), ", "))
 			}
+			if cfg.Engine != lab.EngineKernel && cfg.Engine != lab.EngineFstack {
+				return usageError("--engine %q: give kernel or fstack", cfg.Engine)
+			}
 			l, err := newLab()
 			if err != nil {
 				return err
@@ -61,6 +64,8 @@ of it and puts the hugepage counts back; it touches nothing it did not create.`,
 		},
 	}
 	up.Flags().StringVar(&cfg.Distro, "distro", cfg.Distro, "the lab root's distro: "+strings.Join(lab.Distros(), ", "))
+	up.Flags().StringVar(&cfg.Engine, "engine", cfg.Engine, "the dataplane the lab is for: kernel, or fstack (a bridge for DPDK's tap device and a lab f-stack.conf)")
+	up.Flags().StringVar(&cfg.FstackVersion, "fstack-version", cfg.FstackVersion, "with --engine fstack: the F-Stack `VERSION` the lab's f-stack.conf is for")
 	down := &cobra.Command{
 		Use:   "down",
 		Short: "Remove the lab and everything it created",
@@ -126,6 +131,13 @@ func printLab(g *globalOptions, l *lab.Lab, s *lab.State) error {
 	fmt.Fprintf(g.Out, "  host root   %s   (photonctl --root %s ...)\n", s.Root, s.Root)
 	fmt.Fprintf(g.Out, "  namespaces  %s: %s %s   %s: %s %s\n", s.NamespaceA(), s.VethA, s.AddrA, s.NamespaceB(), s.VethB, s.AddrB)
 	fmt.Fprintf(g.Out, "  bind mounts %s\n", strings.Join(s.Binds, ", "))
+	ip, _, _ := strings.Cut(s.AddrA, "/")
+	if s.Engine == lab.EngineFstack {
+		fmt.Fprintf(g.Out, "  engine      fstack: %s is in bridge %s; F-Stack owns %s (config %s)\n", s.VethA, s.Bridge, ip, s.Conf)
+		fmt.Fprintf(g.Out, "  run it      ip netns exec %s photonctl run echo --engine fstack --conf %s --tap-bridge %s --listen %s:8080\n", s.NamespaceA(), s.Conf, s.Bridge, ip)
+	} else {
+		fmt.Fprintf(g.Out, "  run it      ip netns exec %s photonctl run echo --listen %s:8080\n", s.NamespaceA(), ip)
+	}
 	for _, p := range problems {
 		fmt.Fprintf(g.Out, "  problem: %s (photonctl lab down, then up)\n", p)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -184,5 +185,26 @@ func TestDoctorProbeRefusesBadDevices(t *testing.T) {
 	r = photonctl(t, "--root", h.Root(), "doctor", "--probe")
 	if r.code != 2 || !strings.Contains(r.err, "--probe:") {
 		t.Errorf("no f-stack.conf, no devices: exit %d: %s", r.code, r.err)
+	}
+}
+
+func TestTapBridgeIsForFstackOnly(t *testing.T) {
+	r := photonctl(t, "run", "echo", "--engine", "kernel", "--tap-bridge", "plab-br")
+	if r.code != 2 || !strings.Contains(r.err, "--tap-bridge is for the fstack engine") {
+		t.Errorf("exit %d: %s", r.code, r.err)
+	}
+}
+
+func TestJoinTapArgv(t *testing.T) {
+	fake := runnertest.New(t)
+	for _, argv := range [][]string{
+		{"ip", "link", "set", "dtap0", "address", "02:00:00:00:00:aa"},
+		{"ip", "link", "set", "dtap0", "master", "plab-br"},
+		{"ip", "link", "set", "dtap0", "up"},
+	} {
+		fake.Expect(runnertest.Call{Argv: argv})
+	}
+	if err := joinTap(context.Background(), fake, "plab-br"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/photonctl/photonctl/pkg/dataplane"
+	"github.com/photonctl/photonctl/pkg/runner"
 )
 
 type runEchoOptions struct {
@@ -24,7 +25,17 @@ type runEchoOptions struct {
 	Listen        string
 	Buffer        int
 	StatsInterval time.Duration
+	// TapBridge, for F-Stack on DPDK's tap device (the lab): the bridge the
+	// tap interface joins once F-Stack has created it.
+	TapBridge string
 }
+
+// tapIface is the kernel interface DPDK's tap driver makes for net_tap0.
+const tapIface = "dtap0"
+
+// tapMAC is given to the tap interface: it starts with the port's own MAC,
+// and two ends of one bridge cannot share one.
+const tapMAC = "02:00:00:00:00:aa"
 
 func newRunCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
@@ -49,7 +60,10 @@ connections, messages per second and MB/s; SIGINT or SIGTERM stops it, and it
 prints the totals.`,
 		Example: `  photonctl run echo --listen 0.0.0.0:8080
   ip netns exec photon-lab-a photonctl run echo --listen 10.99.0.1:8080
-  photonctl run echo --engine fstack --conf /etc/f-stack.conf --output json`,
+  photonctl run echo --engine fstack --conf /etc/f-stack.conf --output json
+  # F-Stack in an fstack lab (photonctl lab up --engine fstack)
+  ip netns exec photon-lab-a photonctl run echo --engine fstack \
+      --conf /var/lib/photonctl/lab/root/etc/f-stack.conf --tap-bridge plab-br --listen 10.99.0.1:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -65,6 +79,7 @@ prints the totals.`,
 	f.StringVar(&opts.Conf, "conf", "/etc/f-stack.conf", "F-Stack's config `FILE` (fstack engine)")
 	f.StringVar(&opts.Listen, "listen", "0.0.0.0:8080", "listen on `ADDR:PORT`")
 	f.IntVar(&opts.Buffer, "buffer", dataplane.DefaultBuffer, "read at most `BYTES` at a time and echo them")
+	f.StringVar(&opts.TapBridge, "tap-bridge", "", "fstack engine on DPDK's tap device: join "+tapIface+" to `BRIDGE` once it exists (the lab's is plab-br)")
 	f.DurationVar(&opts.StatsInterval, "stats-interval", time.Second, "print counters every `DURATION` (0: only the totals)")
 	return cmd
 }
@@ -80,8 +95,12 @@ func (o *runEchoOptions) config() (dataplane.Config, error) {
 	if o.StatsInterval < 0 {
 		return dataplane.Config{}, usageError("--stats-interval %v: give 0 or a positive duration", o.StatsInterval)
 	}
-	if _, err := dataplane.Resolve(o.Engine); err != nil {
+	eng, err := dataplane.Resolve(o.Engine)
+	if err != nil {
 		return dataplane.Config{}, withCode(ExitUsage, fmt.Errorf("--engine %s: %w", o.Engine, err))
+	}
+	if o.TapBridge != "" && eng != dataplane.EngineFstack {
+		return dataplane.Config{}, usageError("--tap-bridge is for the fstack engine on DPDK's tap device; this run uses the %s engine", eng)
 	}
 	return dataplane.Config{Engine: o.Engine, Listen: ap, Buffer: o.Buffer, Conf: o.Conf}, nil
 }
@@ -116,6 +135,12 @@ func runEcho(ctx context.Context, o *runEchoOptions) error {
 		return err
 	}
 	g := o.g
+	if o.TapBridge != "" {
+		if err := joinTap(context.Background(), g.newRunner("/"), o.TapBridge); err != nil {
+			srv.Stop()
+			return err
+		}
+	}
 	enc := json.NewEncoder(g.Out)
 	line := func(typ string, st dataplane.Stats, d time.Duration) echoLine {
 		l := echoLine{Schema: 1, Type: typ, Engine: srv.Engine, Elapsed: d.Seconds(), Connections: st.Open, Accepted: st.Accepted,
@@ -183,4 +208,20 @@ func runEcho(ctx context.Context, o *runEchoOptions) error {
 func printEchoTotal(w io.Writer, l echoLine) {
 	fmt.Fprintf(w, "total: %.1fs  accepted %d  messages %d  bytes in %d out %d  closed on error %d  (avg qps %.0f, MB/s %.2f)\n",
 		l.Elapsed, l.Accepted, l.Messages, l.BytesIn, l.BytesOut, l.ClosedErr, l.QPS, l.MBps)
+}
+
+// joinTap gives DPDK's tap interface its own MAC and puts it in the bridge,
+// so that F-Stack on it answers the other end of the bridge. Equivalent to:
+// ip link set dtap0 address 02:00:00:00:00:aa master BRIDGE up
+func joinTap(ctx context.Context, run runner.Runner, bridge string) error {
+	for _, args := range [][]string{
+		{"ip", "link", "set", tapIface, "address", tapMAC},
+		{"ip", "link", "set", tapIface, "master", bridge},
+		{"ip", "link", "set", tapIface, "up"},
+	} {
+		if _, err := run.Run(ctx, args...); err != nil {
+			return fmt.Errorf("joining DPDK's tap interface to bridge %s (is net_tap0 in the allow-list, and the bridge in this namespace?): %w", bridge, err)
+		}
+	}
+	return nil
 }

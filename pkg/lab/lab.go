@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/photonctl/photonctl/pkg/fixture"
+	"github.com/photonctl/photonctl/pkg/fstackconf"
 	"github.com/photonctl/photonctl/pkg/host"
 	"github.com/photonctl/photonctl/pkg/runner"
 )
@@ -51,12 +54,30 @@ type Config struct {
 	// AddrA and AddrB are the ends' addresses with prefix length.
 	AddrA, AddrB string
 	Distro       string
+	// Engine is the dataplane the lab is for: "kernel" (the veth end in
+	// namespace A has AddrA) or "fstack" (the end is in a bridge that the
+	// DPDK tap device joins, and F-Stack owns AddrA).
+	Engine string
+	// FstackVersion is the F-Stack release the lab's f-stack.conf is for.
+	FstackVersion string
 }
+
+// Engines a lab can be built for.
+const (
+	EngineKernel = "kernel"
+	EngineFstack = "fstack"
+)
+
+// Bridge is the bridge in namespace A of an fstack lab.
+const Bridge = "plab-br"
+
+// ConfPath is the lab's f-stack.conf, under its host root.
+const ConfPath = "/etc/f-stack.conf"
 
 // DefaultConfig is the lab `photonctl lab up` builds.
 func DefaultConfig() Config {
 	return Config{Dir: DefaultDir, Prefix: DefaultPrefix, VethA: "plab-a", VethB: "plab-b",
-		AddrA: "10.99.0.1/24", AddrB: "10.99.0.2/24", Distro: DefaultDistro}
+		AddrA: "10.99.0.1/24", AddrB: "10.99.0.2/24", Distro: DefaultDistro, Engine: EngineKernel, FstackVersion: "1.24"}
 }
 
 // State is what a lab created, so that Down removes exactly that.
@@ -72,6 +93,11 @@ type State struct {
 	Binds      []string  `json:"binds"` // mount points under Root
 	Hugepages  []Saved   `json:"hugepages"`
 	Created    time.Time `json:"created"`
+	Engine     string    `json:"engine"`
+	// Bridge and Conf are set in an fstack lab: the bridge the tap device
+	// joins, and the f-stack.conf (a host path) run echo takes.
+	Bridge string `json:"bridge,omitempty"`
+	Conf   string `json:"conf,omitempty"`
 }
 
 // Saved is a sysfs value the lab puts back when it goes down.
@@ -156,6 +182,19 @@ func (l *Lab) Up(ctx context.Context) (st *State, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("unknown distro %q; give one of %s", c.Distro, strings.Join(Distros(), ", "))
 	}
+	if c.Engine == "" {
+		c.Engine = EngineKernel
+	}
+	var fsConf []byte
+	switch c.Engine {
+	case EngineKernel:
+	case EngineFstack:
+		if fsConf, err = labFstackConf(c); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("unknown engine %q; give kernel or fstack", c.Engine)
+	}
 	nsA, nsB := c.Prefix+"-a", c.Prefix+"-b"
 	for _, ns := range []string{nsA, nsB} {
 		if l.nsExists(ns) {
@@ -168,7 +207,8 @@ func (l *Lab) Up(ctx context.Context) (st *State, err error) {
 	if _, err := l.run.LookPath("ip"); err != nil {
 		return nil, fmt.Errorf("the lab needs ip from iproute2 (apt-get install iproute2): %w", err)
 	}
-	s := &State{Schema: 1, Distro: c.Distro, Root: l.Root(), VethA: c.VethA, VethB: c.VethB, AddrA: c.AddrA, AddrB: c.AddrB, Created: time.Now().UTC()}
+	s := &State{Schema: 1, Distro: c.Distro, Root: l.Root(), VethA: c.VethA, VethB: c.VethB, AddrA: c.AddrA, AddrB: c.AddrB,
+		Created: time.Now().UTC(), Engine: c.Engine}
 	defer func() {
 		if err != nil {
 			if derr := l.down(ctx, s); derr != nil {
@@ -187,6 +227,12 @@ func (l *Lab) Up(ctx context.Context) (st *State, err error) {
 	}
 	if err := fixture.Unpack(bytes.NewReader(tmpl), root); err != nil {
 		return s, fmt.Errorf("writing the %s lab root: %w", c.Distro, err)
+	}
+	if fsConf != nil {
+		s.Conf = filepath.Join(l.Root(), ConfPath)
+		if err := host.WriteOwnFile(l.h, s.Conf, fsConf); err != nil {
+			return s, fmt.Errorf("writing the lab's f-stack.conf: %w", err)
+		}
 	}
 	for _, d := range []string{"/sys", "/proc", "/dev/hugepages"} {
 		dst := filepath.Join(l.Root(), d)
@@ -228,9 +274,27 @@ func (l *Lab) Up(ctx context.Context) (st *State, err error) {
 	if err := l.ip(ctx, "-n", nsA, "link", "add", c.VethA, "type", "veth", "peer", "name", c.VethB, "netns", nsB); err != nil {
 		return s, err
 	}
-	for _, e := range []struct{ ns, dev, addr string }{{nsA, c.VethA, c.AddrA}, {nsB, c.VethB, c.AddrB}} {
-		if err := l.ip(ctx, "-n", e.ns, "addr", "add", e.addr, "dev", e.dev); err != nil {
-			return s, err
+	ends := []struct{ ns, dev, addr string }{{nsA, c.VethA, c.AddrA}, {nsB, c.VethB, c.AddrB}}
+	if c.Engine == EngineFstack {
+		// F-Stack owns AddrA: the kernel's end goes into a bridge, which
+		// run echo --tap-bridge joins DPDK's tap device to.
+		ends[0].addr = ""
+		s.Bridge = Bridge
+		for _, args := range [][]string{
+			{"-n", nsA, "link", "add", Bridge, "type", "bridge"},
+			{"-n", nsA, "link", "set", c.VethA, "master", Bridge},
+			{"-n", nsA, "link", "set", Bridge, "up"},
+		} {
+			if err := l.ip(ctx, args...); err != nil {
+				return s, err
+			}
+		}
+	}
+	for _, e := range ends {
+		if e.addr != "" {
+			if err := l.ip(ctx, "-n", e.ns, "addr", "add", e.addr, "dev", e.dev); err != nil {
+				return s, err
+			}
 		}
 		if err := l.ip(ctx, "-n", e.ns, "link", "set", e.dev, "up"); err != nil {
 			return s, err
@@ -329,4 +393,30 @@ func (l *Lab) Check(s *State) []Problem {
 		}
 	}
 	return out
+}
+
+// labFstackConf renders the f-stack.conf of an fstack lab: DPDK's tap device
+// and, beside it, a PCI address no machine has, so that DPDK's PCI bus has an
+// allow-list and probes none of the machine's own devices; [port0] on the
+// lab subnet with the other end as gateway; ordinary memory (no_huge), which
+// the tap device is fine with; photonctl's file prefix.
+func labFstackConf(c Config) ([]byte, error) {
+	a, err := netip.ParsePrefix(c.AddrA)
+	if err != nil {
+		return nil, fmt.Errorf("lab address %q: %w", c.AddrA, err)
+	}
+	b, err := netip.ParsePrefix(c.AddrB)
+	if err != nil || !a.Masked().Contains(b.Addr()) || !a.Addr().Is4() {
+		return nil, fmt.Errorf("lab addresses %s and %s must be IPv4 in one subnet", c.AddrA, c.AddrB)
+	}
+	mask := net.CIDRMask(a.Bits(), 32)
+	ip := a.Addr().As4()
+	bcast := make(net.IP, 4)
+	for i := range bcast {
+		bcast[i] = ip[i] | ^mask[i]
+	}
+	return fstackconf.RenderLab(c.FstackVersion, []string{"net_tap0", "0000:ff:1f.7"},
+		a.Addr().String(), net.IP(mask).String(), bcast.String(), b.Addr().String(), "1",
+		map[string]string{"dpdk:no_huge": "1", "dpdk:memory": "512", "dpdk:file_prefix": "photonctl", "dpdk:idle_sleep": "0",
+			"dpdk:numa_on": "0", "dpdk:vlan_strip": "0"})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/photonctl/photonctl/pkg/fstackconf"
 	"github.com/photonctl/photonctl/pkg/host"
 	"github.com/photonctl/photonctl/pkg/runner"
 	"github.com/photonctl/photonctl/pkg/runner/runnertest"
@@ -131,5 +132,53 @@ func TestUnknownDistro(t *testing.T) {
 	_, err := New(h, runnertest.New(t), cfg).Up(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "centos7, debian12, rhel9, ubuntu2204") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// An fstack lab: the veth end is in a bridge with no address (F-Stack owns
+// it), and the lab's f-stack.conf passes photonctl's own checks.
+func TestRealFstackLab(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root: creates network namespaces, a bridge and bind mounts")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs ip from iproute2")
+	}
+	h, _ := host.New("/")
+	cfg := testConfig(t)
+	cfg.Engine = EngineFstack
+	l := New(h, runner.Exec{Root: "/"}, cfg)
+	t.Cleanup(func() { l.Down(context.Background()) })
+	s, err := l.Up(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ip", "-n", s.NamespaceA(), "-o", "link", "show", "dev", cfg.VethA).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "master "+Bridge) {
+		t.Errorf("veth A not in the bridge: %v %s", err, out)
+	}
+	out, _ = exec.Command("ip", "-n", s.NamespaceA(), "-o", "-4", "addr", "show", "dev", cfg.VethA).CombinedOutput()
+	if strings.Contains(string(out), "10.99.0.1") {
+		t.Errorf("veth A holds F-Stack's address: %s", out)
+	}
+	b, err := h.ReadFile(s.Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fstackconf.ParseBytes(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := fstackconf.ParseVersion("1.24")
+	if probs := fstackconf.Check(f, v, nil); len(probs) != 0 {
+		t.Errorf("the lab's f-stack.conf has problems: %v", probs)
+	}
+	for _, want := range []string{"pci_whitelist=net_tap0,0000:ff:1f.7", "addr=10.99.0.1", "gateway=10.99.0.2", "no_huge=1", "file_prefix=photonctl"} {
+		if !strings.Contains(string(b), "\n"+want+"\n") {
+			t.Errorf("lab conf lacks %q", want)
+		}
+	}
+	if strings.Contains(string(b), "vlan_filter") {
+		t.Error("lab conf sets vlan_filter, which DPDK's tap device cannot do")
 	}
 }
