@@ -7,6 +7,7 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 BIN       := ./photonctl
 LAB_ROOT  := /var/lib/photonctl/lab/root
 FUZZTIME  ?= 10s
+FF_PATH   ?= /usr/local
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 
@@ -59,14 +60,21 @@ demo: $(DEMO_BUILD)
 	ip netns exec photon-lab-b $(BIN) bench echo --addr 10.99.0.1:8080 --duration 3s --conns 20; \
 	kill -INT $$echo_pid; wait $$echo_pid; echo_pid=""; grep '^total' $$log
 
-## bench: the echo server comparison (kernel engine, Go net, gnet), then the Go benchmarks
+## bench: the echo server comparison (kernel engine, Go net, gnet); where
+## libfstack is under FF_PATH, the fstack engine against the kernel engine in
+## the lab (root); then the Go benchmarks
 bench:
 	$(GO) run ./internal/echocompare $(BENCHFLAGS)
+	@if [ -f $(FF_PATH)/lib/libfstack.a ]; then \
+	  set -e; $(MAKE) --no-print-directory fstack BIN=./photonctl-fstack; \
+	  trap './photonctl-fstack lab down' EXIT; ./photonctl-fstack lab up --engine fstack >/dev/null; \
+	  echo "== fstack vs kernel engine, in the lab (DPDK tap device vs the kernel, same veth)"; \
+	  $(GO) run ./internal/echocompare -lab -servers kernel,fstack -photonctl ./photonctl-fstack $(BENCHFLAGS); \
+	else echo "(no $(FF_PATH)/lib/libfstack.a: the fstack engine is not compared; make bench FF_PATH=...)"; fi
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## fstack: photonctl with the F-Stack engine, linked against libfstack under FF_PATH
 ## (an install prefix, headers in include/, or F-Stack's own tree, as its examples use)
-FF_PATH ?= /usr/local
 fstack:
 	CGO_CFLAGS="-I$(FF_PATH)/include -I$(FF_PATH)/lib" CGO_LDFLAGS="-L$(FF_PATH)/lib" \
 	  $(GO) build -tags fstack -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/photonctl
@@ -79,4 +87,4 @@ fuzz:
 	  done; done
 
 clean:
-	rm -f $(BIN)
+	rm -f $(BIN) ./photonctl-fstack

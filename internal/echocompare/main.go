@@ -29,7 +29,20 @@ type options struct {
 	serverCPU string
 	clientCPU string
 	jsonOut   bool
+	// lab compares the kernel and fstack engines in photonctl's fstack lab:
+	// both serve 10.99.0.1 behind the same veth pair, the client runs in the
+	// other namespace.
+	lab bool
 }
+
+// The lab's names (photonctl lab up --engine fstack).
+const (
+	labNSA    = "photon-lab-a"
+	labNSB    = "photon-lab-b"
+	labAddr   = "10.99.0.1"
+	labBridge = "plab-br"
+	labConf   = "/var/lib/photonctl/lab/root/etc/f-stack.conf"
+)
 
 func main() {
 	var o options
@@ -46,6 +59,7 @@ func main() {
 	flag.StringVar(&o.serverCPU, "server-cpu", "0", "CPU list the servers are pinned to (taskset -c)")
 	flag.StringVar(&o.clientCPU, "client-cpu", "1", "CPU list the bench client is pinned to")
 	flag.BoolVar(&o.jsonOut, "json", false, "print the results as JSON")
+	flag.BoolVar(&o.lab, "lab", false, "compare the kernel and fstack engines in photonctl's fstack lab (needs root, a photonctl built with make fstack as -photonctl, and -servers kernel,fstack)")
 	flag.StringVar(&serveKind, "serve", "", "run as the gonet or gnet echo server (used by the harness itself)")
 	flag.StringVar(&listen, "listen", "127.0.0.1:0", "with -serve: listen address")
 	flag.IntVar(&buffer, "buffer", 512, "with -serve: read buffer")
@@ -84,11 +98,16 @@ func compare(o options) error {
 		return fmt.Errorf("-rounds %d: give 1 or more (3 or more for min/median/max)", o.rounds)
 	}
 	for _, s := range o.servers {
-		switch s {
-		case "kernel", "gonet", "gnet":
+		switch {
+		case s == "kernel", !o.lab && (s == "gonet" || s == "gnet"), o.lab && s == "fstack":
+		case o.lab:
+			return fmt.Errorf("-servers: %q does not run in the lab (kernel, fstack)", s)
 		default:
-			return fmt.Errorf("-servers: unknown server %q (kernel, gonet, gnet)", s)
+			return fmt.Errorf("-servers: unknown server %q (kernel, gonet, gnet; fstack with -lab)", s)
 		}
+	}
+	if o.lab && o.photonctl == "" {
+		return errors.New("-lab needs -photonctl: a photonctl built with make fstack")
 	}
 	if o.photonctl == "" {
 		dir, err := os.MkdirTemp("", "echocompare")
@@ -122,8 +141,10 @@ func compare(o options) error {
 		for _, mode := range o.modes {
 			for _, srv := range o.servers {
 				var argv []string
-				switch srv {
-				case "kernel":
+				switch {
+				case o.lab:
+					argv = labServer(o, srv)
+				case srv == "kernel":
 					argv = []string{o.photonctl, "run", "echo", "--engine", "kernel", "--listen", "127.0.0.1:0", "--buffer", fmt.Sprint(o.size), "--stats-interval", "0", "--output", "json"}
 				default:
 					argv = []string{self, "-serve", srv, "-listen", "127.0.0.1:0", "-buffer", fmt.Sprint(o.size)}
@@ -152,6 +173,12 @@ func compare(o options) error {
 // bench client pinned to the client CPU, and reads the server's CPU time
 // over the measured window.
 func runOne(o options, pin func(string, []string) []string, srv, mode string, argv []string) (sample, error) {
+	if o.lab && srv == "kernel" {
+		if err := labKernelAddr(true); err != nil {
+			return sample{}, err
+		}
+		defer labKernelAddr(false)
+	}
 	argv = pin(o.serverCPU, argv)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
@@ -180,8 +207,12 @@ func runOne(o options, pin func(string, []string) []string, srv, mode string, ar
 		return sample{}, fmt.Errorf("%w; stderr: %s", err, serr.String())
 	}
 	go io.Copy(io.Discard, out)
-	bargv := pin(o.clientCPU, []string{o.photonctl, "--output", "json", "bench", "echo", "--addr", addr, "--mode", mode,
-		"--conns", fmt.Sprint(o.conns), "--size", fmt.Sprint(o.size), "--duration", o.duration.String(), "--warmup", o.warmup.String()})
+	client := []string{o.photonctl, "--output", "json", "bench", "echo", "--addr", addr, "--mode", mode,
+		"--conns", fmt.Sprint(o.conns), "--size", fmt.Sprint(o.size), "--duration", o.duration.String(), "--warmup", o.warmup.String()}
+	if o.lab {
+		client = append([]string{"ip", "netns", "exec", labNSB}, client...)
+	}
+	bargv := pin(o.clientCPU, client)
 	bench := exec.Command(bargv[0], bargv[1:]...)
 	var bout, berr bytes.Buffer
 	bench.Stdout, bench.Stderr = &bout, &berr
@@ -232,7 +263,13 @@ func serverAddr(cmd *exec.Cmd, out io.Reader, srv string) (string, error) {
 		br := bufio.NewReader(out)
 		for {
 			l, err := br.ReadString('\n')
-			if err != nil || srv == "kernel" || strings.TrimSpace(l) == "ready" {
+			// F-Stack writes its own log to the same stdout, without a
+			// newline before photonctl's start line at times.
+			if i := strings.Index(l, `{"schema"`); isPhotonctl(srv) && i >= 0 {
+				line <- l[i:]
+				return
+			}
+			if err != nil || strings.TrimSpace(l) == "ready" {
 				line <- l
 				return
 			}
@@ -241,10 +278,10 @@ func serverAddr(cmd *exec.Cmd, out io.Reader, srv string) (string, error) {
 	var l string
 	select {
 	case l = <-line:
-	case <-time.After(10 * time.Second):
-		return "", errors.New("server did not start within 10s")
+	case <-time.After(60 * time.Second):
+		return "", errors.New("server did not start within 60s")
 	}
-	if srv == "kernel" {
+	if isPhotonctl(srv) {
 		var st struct {
 			Listen string `json:"listen"`
 		}
@@ -261,4 +298,38 @@ func serverAddr(cmd *exec.Cmd, out io.Reader, srv string) (string, error) {
 		return "", err
 	}
 	return net.JoinHostPort("127.0.0.1", fmt.Sprint(port)), nil
+}
+
+// isPhotonctl: the servers that are photonctl run echo (JSON start line).
+func isPhotonctl(srv string) bool { return srv == "kernel" || srv == "fstack" }
+
+// labServer is the command line of an engine in the lab. The kernel engine
+// gets the lab address on the bridge for its run; F-Stack owns it otherwise.
+func labServer(o options, srv string) []string {
+	argv := []string{"ip", "netns", "exec", labNSA, o.photonctl, "run", "echo", "--listen", labAddr + ":8080",
+		"--buffer", fmt.Sprint(o.size), "--stats-interval", "0", "--output", "json"}
+	if srv == "fstack" {
+		return append(argv, "--engine", "fstack", "--conf", labConf, "--tap-bridge", labBridge)
+	}
+	return append(argv, "--engine", "kernel")
+}
+
+// labKernelAddr puts the lab address on the bridge (add) or takes it off, and
+// makes the client forget whose MAC it had.
+func labKernelAddr(add bool) error {
+	verb := "del"
+	if add {
+		verb = "add"
+	}
+	for _, argv := range [][]string{
+		{"ip", "-n", labNSA, "addr", verb, labAddr + "/24", "dev", labBridge},
+		// The address moves between F-Stack's MAC and the bridge's: the
+		// client must not keep the old one.
+		{"ip", "-n", labNSB, "neigh", "flush", "all"},
+	} {
+		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, out)
+		}
+	}
+	return nil
 }
