@@ -10,6 +10,7 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/dpdkenv"
 	"github.com/photonctl/photonctl/pkg/fixture"
+	"github.com/photonctl/photonctl/pkg/spec"
 )
 
 // The README's Troubleshooting table lists every doctor check, in its group,
@@ -49,5 +50,25 @@ func TestREADMETroubleshootingListsEveryCheck(t *testing.T) {
 	sort.Strings(problems)
 	if len(problems) > 0 {
 		t.Errorf("README Troubleshooting is out of date:\n%s", strings.Join(problems, "\n"))
+	}
+}
+
+// The host spec the README shows is one photonctl takes.
+func TestREADMEHostSpecParses(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(fixture.ModuleRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```yaml\n")
+	if !ok {
+		t.Fatal("README shows no host spec")
+	}
+	y, _, _ := strings.Cut(rest, "```")
+	s, err := spec.Parse(strings.NewReader(y))
+	if err != nil {
+		t.Fatalf("the README's host spec: %v", err)
+	}
+	if s.Hugepages != 5120 || s.VFs != 4 || s.FstackVersion != "1.24" {
+		t.Errorf("parsed %+v", s)
 	}
 }
