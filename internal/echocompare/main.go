@@ -18,8 +18,10 @@ import (
 )
 
 type options struct {
+	compare   string // compareServers or compareClients
 	photonctl string
 	servers   []string
+	clients   []string // -compare clients
 	modes     []string
 	rounds    int
 	conns     int
@@ -45,35 +47,25 @@ const (
 )
 
 func main() {
-	var o options
-	var servers, modes, serveKind, listen string
-	var buffer int
-	flag.StringVar(&o.photonctl, "photonctl", "", "photonctl binary to run (default: build ./cmd/photonctl into a temp dir)")
-	flag.StringVar(&servers, "servers", "kernel,gonet,gnet", "servers to compare, the first is the reference")
-	flag.StringVar(&modes, "modes", "pingpong,streaming", "bench modes")
-	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds (at least 3 for a median with min and max)")
-	flag.IntVar(&o.conns, "conns", 100, "connections")
-	flag.IntVar(&o.size, "size", 512, "message size in bytes (and the servers' read buffer)")
-	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per run")
-	flag.DurationVar(&o.warmup, "warmup", time.Second, "warmup per run")
-	flag.StringVar(&o.serverCPU, "server-cpu", "0", "CPU list the servers are pinned to (taskset -c)")
-	flag.StringVar(&o.clientCPU, "client-cpu", "1", "CPU list the bench client is pinned to")
-	flag.BoolVar(&o.jsonOut, "json", false, "print the results as JSON")
-	flag.BoolVar(&o.lab, "lab", false, "compare the kernel and fstack engines in photonctl's fstack lab (needs root, a photonctl built with make fstack as -photonctl, and -servers kernel,fstack)")
-	flag.StringVar(&serveKind, "serve", "", "run as the gonet or gnet echo server (used by the harness itself)")
-	flag.StringVar(&listen, "listen", "127.0.0.1:0", "with -serve: listen address")
-	flag.IntVar(&buffer, "buffer", 512, "with -serve: read buffer")
-	flag.Parse()
-	if serveKind != "" {
-		if err := serve(serveKind, listen, buffer); err != nil {
-			fmt.Fprintln(os.Stderr, "echocompare:", err)
-			os.Exit(1)
-		}
+	in, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
-	o.servers = strings.Split(servers, ",")
-	o.modes = strings.Split(modes, ",")
-	if err := compare(o); err != nil {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "echocompare:", err)
+		os.Exit(2)
+	}
+	switch {
+	case in.serve != "":
+		err = serve(in.serve, in.listen, in.buffer)
+	case in.client != "":
+		err = goClientMain(in)
+	case in.o.compare == compareClients:
+		err = compareClientsRun(in.o)
+	default:
+		err = compare(in.o)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "echocompare:", err)
 		os.Exit(1)
 	}
@@ -93,45 +85,54 @@ type sample struct {
 	ServerCPU float64 `json:"server_cpu_s"`
 }
 
-func compare(o options) error {
-	if o.rounds < 1 {
-		return fmt.Errorf("-rounds %d: give 1 or more (3 or more for min/median/max)", o.rounds)
-	}
-	for _, s := range o.servers {
-		switch {
-		case s == "kernel", !o.lab && (s == "gonet" || s == "gnet"), o.lab && s == "fstack":
-		case o.lab:
-			return fmt.Errorf("-servers: %q does not run in the lab (kernel, fstack)", s)
-		default:
-			return fmt.Errorf("-servers: unknown server %q (kernel, gonet, gnet; fstack with -lab)", s)
-		}
-	}
-	if o.lab && o.photonctl == "" {
-		return errors.New("-lab needs -photonctl: a photonctl built with make fstack")
-	}
+// pinFunc prefixes a command line with taskset -c CPUS (or leaves it be
+// where taskset is missing).
+type pinFunc func(cpus string, argv []string) []string
+
+// prepare builds photonctl unless -photonctl names one (cleanup removes the
+// build), and finds the harness's own binary and taskset.
+func prepare(o *options) (self string, pin pinFunc, cleanup func(), err error) {
+	cleanup = func() {}
 	if o.photonctl == "" {
 		dir, err := os.MkdirTemp("", "echocompare")
 		if err != nil {
-			return err
+			return "", nil, cleanup, err
 		}
-		defer os.RemoveAll(dir)
+		cleanup = func() { os.RemoveAll(dir) }
 		o.photonctl = filepath.Join(dir, "photonctl")
 		fmt.Fprintln(os.Stderr, "building photonctl ...")
 		b := exec.Command("go", "build", "-o", o.photonctl, "./cmd/photonctl")
 		b.Stdout, b.Stderr = os.Stderr, os.Stderr
 		if err := b.Run(); err != nil {
-			return fmt.Errorf("building photonctl (run from the repository root): %w", err)
+			return "", nil, cleanup, fmt.Errorf("building photonctl (run from the repository root): %w", err)
 		}
 	}
-	self, err := os.Executable()
+	self, err = os.Executable()
 	if err != nil {
-		return err
+		return "", nil, cleanup, err
 	}
-	pin := func(cpus string, argv []string) []string { return argv }
+	pin = func(cpus string, argv []string) []string { return argv }
 	if _, err := exec.LookPath("taskset"); err == nil {
 		pin = func(cpus string, argv []string) []string { return append([]string{"taskset", "-c", cpus}, argv...) }
 	} else {
 		fmt.Fprintln(os.Stderr, "warning: taskset not found (util-linux): server and client are not pinned")
+	}
+	return self, pin, cleanup, nil
+}
+
+// serverArgv is the command line of a server outside the lab.
+func serverArgv(o options, self, srv string) []string {
+	if srv == "kernel" {
+		return []string{o.photonctl, "run", "echo", "--engine", "kernel", "--listen", "127.0.0.1:0", "--buffer", fmt.Sprint(o.size), "--stats-interval", "0", "--output", "json"}
+	}
+	return []string{self, "-serve", srv, "-listen", "127.0.0.1:0", "-buffer", fmt.Sprint(o.size)}
+}
+
+func compare(o options) error {
+	self, pin, cleanup, err := prepare(&o)
+	defer cleanup()
+	if err != nil {
+		return err
 	}
 	per := o.warmup + o.duration + 2*time.Second
 	total := time.Duration(o.rounds*len(o.modes)*len(o.servers)) * per
@@ -140,14 +141,9 @@ func compare(o options) error {
 	for r := 1; r <= o.rounds; r++ {
 		for _, mode := range o.modes {
 			for _, srv := range o.servers {
-				var argv []string
-				switch {
-				case o.lab:
+				argv := serverArgv(o, self, srv)
+				if o.lab {
 					argv = labServer(o, srv)
-				case srv == "kernel":
-					argv = []string{o.photonctl, "run", "echo", "--engine", "kernel", "--listen", "127.0.0.1:0", "--buffer", fmt.Sprint(o.size), "--stats-interval", "0", "--output", "json"}
-				default:
-					argv = []string{self, "-serve", srv, "-listen", "127.0.0.1:0", "-buffer", fmt.Sprint(o.size)}
 				}
 				s, err := runOne(o, pin, srv, mode, argv)
 				if err != nil {
@@ -169,45 +165,78 @@ func compare(o options) error {
 	return nil
 }
 
+// server is a running echo server.
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+// startServer starts a server pinned to the server CPU and finds its
+// address; stop ends it.
+func startServer(o options, pin pinFunc, srv string, argv []string) (*server, error) {
+	argv = pin(o.serverCPU, argv)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var serr bytes.Buffer
+	cmd.Stderr = &serr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd}
+	addr, err := serverAddr(cmd, out, srv)
+	if err != nil {
+		s.stop()
+		return nil, fmt.Errorf("%w; stderr: %s", err, serr.String())
+	}
+	s.addr = addr
+	go io.Copy(io.Discard, out)
+	return s, nil
+}
+
+func (s *server) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// benchOut is the part of bench echo's JSON (and the Go client's) the
+// harness reads.
+type benchOut struct {
+	Messages uint64  `json:"messages"`
+	QPS      float64 `json:"qps"`
+	MBps     float64 `json:"mbps"`
+	Mismatch uint64  `json:"mismatched_bytes"`
+	Latency  struct {
+		P99 float64 `json:"p99"`
+	} `json:"latency_us"`
+}
+
 // runOne starts a server pinned to the server CPU, finds its port, runs the
 // bench client pinned to the client CPU, and reads the server's CPU time
 // over the measured window.
-func runOne(o options, pin func(string, []string) []string, srv, mode string, argv []string) (sample, error) {
+func runOne(o options, pin pinFunc, srv, mode string, argv []string) (sample, error) {
 	if o.lab && srv == "kernel" {
 		if err := labKernelAddr(true); err != nil {
 			return sample{}, err
 		}
 		defer labKernelAddr(false)
 	}
-	argv = pin(o.serverCPU, argv)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-	out, err := cmd.StdoutPipe()
+	sv, err := startServer(o, pin, srv, argv)
 	if err != nil {
 		return sample{}, err
 	}
-	var serr bytes.Buffer
-	cmd.Stderr = &serr
-	if err := cmd.Start(); err != nil {
-		return sample{}, err
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}()
-	addr, err := serverAddr(cmd, out, srv)
-	if err != nil {
-		return sample{}, fmt.Errorf("%w; stderr: %s", err, serr.String())
-	}
-	go io.Copy(io.Discard, out)
-	client := []string{o.photonctl, "--output", "json", "bench", "echo", "--addr", addr, "--mode", mode,
+	defer sv.stop()
+	client := []string{o.photonctl, "--output", "json", "bench", "echo", "--addr", sv.addr, "--mode", mode,
 		"--conns", fmt.Sprint(o.conns), "--size", fmt.Sprint(o.size), "--duration", o.duration.String(), "--warmup", o.warmup.String()}
 	if o.lab {
 		client = append([]string{"ip", "netns", "exec", labNSB}, client...)
@@ -220,24 +249,16 @@ func runOne(o options, pin func(string, []string) []string, srv, mode string, ar
 		return sample{}, err
 	}
 	time.Sleep(o.warmup)
-	cpu0, err := cpuTime(cmd.Process.Pid)
+	cpu0, err := cpuTime(sv.cmd.Process.Pid)
 	if err != nil {
 		return sample{}, err
 	}
 	berrWait := bench.Wait()
-	cpu1, err := cpuTime(cmd.Process.Pid)
+	cpu1, err := cpuTime(sv.cmd.Process.Pid)
 	if err != nil {
 		return sample{}, err
 	}
-	var r struct {
-		Messages uint64  `json:"messages"`
-		QPS      float64 `json:"qps"`
-		MBps     float64 `json:"mbps"`
-		Mismatch uint64  `json:"mismatched_bytes"`
-		Latency  struct {
-			P99 float64 `json:"p99"`
-		} `json:"latency_us"`
-	}
+	var r benchOut
 	if err := json.Unmarshal(bout.Bytes(), &r); err != nil {
 		return sample{}, fmt.Errorf("bench: %v, %v: %s", berrWait, err, berr.String())
 	}

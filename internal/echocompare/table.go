@@ -80,3 +80,63 @@ func printTable(w io.Writer, o options, rows []row) {
 			fmt.Sprintf("%.3f [%.3f..%.3f]", r.CPUusMsg.Median, r.CPUusMsg.Min, r.CPUusMsg.Max), r.CPUx)
 	}
 }
+
+// clientRow is one client, with ratios of its medians to the reference
+// client's (the first in -clients).
+type clientRow struct {
+	Client         string  `json:"client"`
+	QPS            stat    `json:"qps"`
+	P99us          stat    `json:"p99_us"`
+	ClientCPUusMsg stat    `json:"client_cpu_us_per_msg"`
+	ServerCPUusMsg stat    `json:"server_cpu_us_per_msg"`
+	ClientBusy     float64 `json:"client_cpu_share"` // median CPU s per s
+	ServerBusy     float64 `json:"server_cpu_share"`
+	QPSx           float64 `json:"qps_ratio"`
+	P99x           float64 `json:"p99_ratio"`
+	ClientCPUx     float64 `json:"client_cpu_ratio"`
+	ServerCPUx     float64 `json:"server_cpu_ratio"`
+}
+
+func summarizeClients(samples []clientSample, clients []string) []clientRow {
+	var rows []clientRow
+	for _, cl := range clients {
+		var q, p, cc, sc, cb, sb []float64
+		for _, s := range samples {
+			if s.Client != cl {
+				continue
+			}
+			q, p = append(q, s.QPS), append(p, s.P99us)
+			cc, sc = append(cc, s.ClientCPUusMsg), append(sc, s.ServerCPUusMsg)
+			if s.Window > 0 {
+				cb, sb = append(cb, s.ClientCPU/s.Window), append(sb, s.ServerCPU/s.Window)
+			}
+		}
+		r := clientRow{Client: cl, QPS: statOf(q), P99us: statOf(p), ClientCPUusMsg: statOf(cc), ServerCPUusMsg: statOf(sc),
+			ClientBusy: statOf(cb).Median, ServerBusy: statOf(sb).Median}
+		rows = append(rows, r)
+	}
+	for i := range rows {
+		r, ref := &rows[i], rows[0]
+		r.QPSx, r.P99x = ratio(r.QPS.Median, ref.QPS.Median), ratio(r.P99us.Median, ref.P99us.Median)
+		r.ClientCPUx, r.ServerCPUx = ratio(r.ClientCPUusMsg.Median, ref.ClientCPUusMsg.Median), ratio(r.ServerCPUusMsg.Median, ref.ServerCPUusMsg.Median)
+	}
+	return rows
+}
+
+func printClientTable(w io.Writer, o options, rows []clientRow) {
+	ref := ""
+	if len(rows) > 0 {
+		ref = rows[0].Client
+	}
+	fmt.Fprintf(w, "echo clients against %s, pingpong, %d conns x %d B, %v measured x %d rounds (median [min..max]; x = ratio to %s; busy = CPU s per s)\n",
+		o.servers[0], o.conns, o.size, o.duration, o.rounds, ref)
+	fmt.Fprintf(w, "%-9s %-24s %5s  %-24s %5s  %-22s %5s %4s  %-22s %5s %4s\n", "client", "msgs/s", "x", "p99 us", "x",
+		"client CPU us/msg", "x", "busy", "server CPU us/msg", "x", "busy")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-9s %-24s %5.2f  %-24s %5.2f  %-22s %5.2f %4.2f  %-22s %5.2f %4.2f\n", r.Client,
+			fmt.Sprintf("%.0f [%.0f..%.0f]", r.QPS.Median, r.QPS.Min, r.QPS.Max), r.QPSx,
+			fmt.Sprintf("%.1f [%.1f..%.1f]", r.P99us.Median, r.P99us.Min, r.P99us.Max), r.P99x,
+			fmt.Sprintf("%.2f [%.2f..%.2f]", r.ClientCPUusMsg.Median, r.ClientCPUusMsg.Min, r.ClientCPUusMsg.Max), r.ClientCPUx, r.ClientBusy,
+			fmt.Sprintf("%.2f [%.2f..%.2f]", r.ServerCPUusMsg.Median, r.ServerCPUusMsg.Min, r.ServerCPUusMsg.Max), r.ServerCPUx, r.ServerBusy)
+	}
+}
