@@ -1,0 +1,94 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlagsDefaults(t *testing.T) {
+	in, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := in.o
+	// make bench's run: the server comparison, as before -compare existed.
+	if o.compare != compareServers || !slices.Equal(o.servers, []string{"kernel", "gonet", "gnet"}) ||
+		!slices.Equal(o.modes, []string{"pingpong", "streaming"}) || o.rounds != 3 || o.conns != 100 || o.size != 512 ||
+		o.duration != 5*time.Second || o.warmup != time.Second || o.serverCPU != "0" || o.clientCPU != "1" || in.serve != "" || in.client != "" {
+		t.Errorf("defaults %+v", in)
+	}
+}
+
+func TestParseFlagsClients(t *testing.T) {
+	in, err := parseFlags([]string{"-compare", "clients"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := in.o
+	if o.compare != compareClients || !slices.Equal(o.servers, []string{"kernel"}) || !slices.Equal(o.modes, []string{"pingpong"}) ||
+		!slices.Equal(o.clients, []string{"photonctl", "gonet"}) {
+		t.Errorf("-compare clients: %+v", o)
+	}
+	in, err = parseFlags([]string{"-compare", "clients", "-servers", "gnet", "-clients", "gonet,photonctl", "-rounds", "5"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(in.o.servers, []string{"gnet"}) || !slices.Equal(in.o.clients, []string{"gonet", "photonctl"}) || in.o.rounds != 5 {
+		t.Errorf("%+v", in.o)
+	}
+}
+
+func TestParseFlagsHiddenModes(t *testing.T) {
+	in, err := parseFlags([]string{"-client", "gonet", "-addr", "127.0.0.1:9", "-conns", "7", "-duration", "2s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.client != "gonet" || in.addr != "127.0.0.1:9" || in.o.conns != 7 || in.o.duration != 2*time.Second {
+		t.Errorf("%+v", in)
+	}
+	in, err = parseFlags([]string{"-serve", "gnet", "-listen", "127.0.0.1:0", "-buffer", "64"}, io.Discard)
+	if err != nil || in.serve != "gnet" || in.buffer != 64 {
+		t.Errorf("%+v, %v", in, err)
+	}
+}
+
+func TestParseFlagsErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-compare", "both"}, `-compare "both": give servers or clients`},
+		{[]string{"-compare", "clients", "-lab"}, "drop -lab"},
+		{[]string{"-compare", "clients", "-modes", "pingpong,streaming"}, "the Go client does pingpong only"},
+		{[]string{"-compare", "clients", "-servers", "kernel,gonet"}, "give one server"},
+		{[]string{"-compare", "clients", "-clients", "photonctl,netty"}, `unknown client "netty"`},
+		{[]string{"-compare", "clients", "-clients", "gonet,gonet"}, `"gonet" twice`},
+		{[]string{"-compare", "clients", "-servers", "fstack"}, `unknown server "fstack"`},
+		{[]string{"-rounds", "0"}, "-rounds 0"},
+		{[]string{"-conns", "0"}, "-conns 0"},
+		{[]string{"-duration", "0s"}, "-duration 0s"},
+		{[]string{"-modes", "bulk"}, `unknown mode "bulk"`},
+		{[]string{"-servers", "nginx"}, `unknown server "nginx"`},
+		{[]string{"-lab", "-servers", "kernel,fstack"}, "-lab needs -photonctl"},
+		{[]string{"-lab", "-servers", "gonet", "-photonctl", "x"}, "does not run in the lab"},
+		{[]string{"-client", "rust", "-addr", "127.0.0.1:9"}, `the only Go client is gonet`},
+		{[]string{"-client", "gonet"}, "needs -addr"},
+		{[]string{"-client", "gonet", "-addr", "127.0.0.1:9", "-size", "0"}, "-size 0"},
+		{[]string{"-client", "gonet", "-serve", "gonet"}, "give one"},
+		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"-nope"}, "flag provided but not defined"},
+	} {
+		_, err := parseFlags(c.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err %v, want it to say %q", c.args, err, c.want)
+		}
+	}
+	if _, err := parseFlags([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v", err)
+	}
+}
