@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/photonctl/photonctl/pkg/fixture"
+	"github.com/photonctl/photonctl/pkg/golden"
 	"github.com/photonctl/photonctl/pkg/host"
 	"github.com/photonctl/photonctl/pkg/netnstest"
 	"github.com/photonctl/photonctl/pkg/runner/runnertest"
@@ -113,13 +115,15 @@ This is free software; see the source for copying conditions.  There is NO
 warranty; not even for MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.
 `
 	// rpm -qa of a host whose rdma packages came with MLNX_OFED.
-	healthyRPM = "kernel\t3.10.0-1160.el7\nrdma-core\t58mlnx43-1.58101\nlibibverbs\t58mlnx43-1.58101\nmlnx-ofa_kernel\t5.8-OFED.5.8.3.0.7.1.rhel7u9\n"
+	healthyRPM = "kernel\t3.10.0-1160.el7.x86_64\nrdma-core\t54mlnx1-1.54368\nlibibverbs\t54mlnx1-1.54368\nlibibverbs-utils\t54mlnx1-1.54368\nmlnx-ofa_kernel\t5.4-OFED.5.4.3.6.8.1.rhel7u9\n"
 )
 
 // healthyFake is the strict fake runner for one doctor run on the healthy
-// host: every tool a check asks is answered once; change rewrites answers
-// for a broken variant.
-func healthyFake(t *testing.T, answers map[string]string) *runnertest.Fake {
+// host, answering every tool a check runs; answers replaces some answers
+// (for a broken variant). exact: each call must happen exactly once (the
+// healthy run); otherwise a call may also not happen (a broken variant can
+// make a check stop before its tool).
+func healthyFake(t *testing.T, exact bool, answers map[string]string) *runnertest.Fake {
 	t.Helper()
 	a := map[string]string{
 		"dmesg":                 healthyDmesg,
@@ -146,7 +150,79 @@ func healthyFake(t *testing.T, answers map[string]string) *runnertest.Fake {
 		{"pkg-config-modversion", []string{"pkg-config", "--modversion", "libdpdk"}},
 		{"pkg-config-version", []string{"pkg-config", "--version"}},
 	} {
-		f.Allow(runnertest.Call{Argv: c.argv, Output: a[c.key]})
+		if exact {
+			f.Expect(runnertest.Call{Argv: c.argv, Output: a[c.key]})
+		} else {
+			f.Allow(runnertest.Call{Argv: c.argv, Output: a[c.key]})
+		}
 	}
 	return f
+}
+
+// doctorJSON is `photonctl doctor -o json` as parsed back.
+type doctorJSON struct {
+	Schema  int
+	Checks  []struct{ ID, Group, Status, Detail, Fix string }
+	Summary struct{ OK, Warn, Fail, Skip int }
+}
+
+// runHealthyDoctor runs the whole doctor, as the binary does, on h with the
+// host spec of the fixture, inside the fixture's namespace.
+func runHealthyDoctor(t *testing.T, h *host.Host, f *runnertest.Fake, args ...string) result {
+	t.Helper()
+	// The checks read FF_PATH (libfstack's tree) and $SSH_CONNECTION (the
+	// session's link) from the environment: neither is part of the fixture.
+	t.Setenv("FF_PATH", "")
+	t.Setenv("SSH_CONNECTION", "")
+	var r result
+	inHealthyNetns(t, func() {
+		r = photonctlWith(t, f, append([]string{"--root", h.Root(), "--config", h.Path("/etc/photonctl/host.yaml")}, args...)...)
+	})
+	return r
+}
+
+// TestDoctorHealthyHost: every check of every group is ok on the healthy
+// host, in text and JSON, each external tool asked once per run.
+func TestDoctorHealthyHost(t *testing.T) {
+	h := healthyHost(t)
+	r := runHealthyDoctor(t, h, healthyFake(t, true, nil), "doctor")
+	if r.code != 0 {
+		t.Errorf("exit %d, want 0; stderr %s", r.code, r.err)
+	}
+	golden.Assert(t, "testdata/doctor-healthy.golden", []byte(strings.ReplaceAll(r.out, h.Root(), "$ROOT")))
+
+	r = runHealthyDoctor(t, h, healthyFake(t, true, nil), "-o", "json", "doctor")
+	if r.code != 0 {
+		t.Errorf("json: exit %d, want 0; stderr %s", r.code, r.err)
+	}
+	golden.Assert(t, "testdata/doctor-healthy-json.golden", []byte(strings.ReplaceAll(r.out, h.Root(), "$ROOT")))
+	var rep doctorJSON
+	if err := json.Unmarshal([]byte(r.out), &rep); err != nil {
+		t.Fatalf("%v:\n%s", err, r.out)
+	}
+	groups := map[string]bool{}
+	for _, c := range rep.Checks {
+		groups[c.Group] = true
+		if c.Status != "ok" {
+			t.Errorf("%s (%s): %s: %s", c.ID, c.Group, c.Status, c.Detail)
+		}
+	}
+	// Every check the binary has ran and reported.
+	for _, c := range checks() {
+		if !groups[c.Group] {
+			t.Errorf("group %s missing from the report", c.Group)
+		}
+	}
+	ids := map[string]bool{}
+	for _, c := range rep.Checks {
+		ids[c.ID] = true
+	}
+	for _, c := range checks() {
+		if !ids[c.ID] && !ids[c.ID+"-2M"] {
+			t.Errorf("check %s reported nothing", c.ID)
+		}
+	}
+	if rep.Schema != 1 || rep.Summary.OK != len(rep.Checks) || rep.Summary.Fail+rep.Summary.Warn+rep.Summary.Skip != 0 {
+		t.Errorf("schema %d summary %+v for %d results", rep.Schema, rep.Summary, len(rep.Checks))
+	}
 }
