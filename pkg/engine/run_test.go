@@ -148,7 +148,7 @@ func TestCheckErrorAppliesNothing(t *testing.T) {
 	a := &fileStep{name: "grub", path: "/etc/a.conf", content: "a\n"}
 	b := &fileStep{name: "sriov", path: "/etc/b.conf", failCheck: engine.BadInput("--vfs 999: the PF allows 8")}
 	_, err := engine.Run(context.Background(), newEnv(t, h), steps(a, b), steps(a, b), engine.Options{})
-	if !engine.IsBadInput(err) || !strings.Contains(err.Error(), "sriov: bad input: --vfs 999") {
+	if !engine.IsBadInput(err) || !strings.Contains(err.Error(), "sriov: --vfs 999") {
 		t.Fatalf("err = %v", err)
 	}
 	if a.applied != 0 {

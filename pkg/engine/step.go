@@ -100,10 +100,17 @@ type RebootWaiter interface {
 // ErrBadInput marks errors that are the user's input, not the host's: exit 2.
 var ErrBadInput = errors.New("bad input")
 
-// BadInput returns an error that is bad input.
+// BadInput returns an error that is bad input. Its message is the message
+// alone: errors.Is(err, ErrBadInput) tells callers what kind it is.
 func BadInput(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", ErrBadInput, fmt.Sprintf(format, a...))
+	return &inputError{fmt.Errorf(format, a...)}
 }
+
+type inputError struct{ err error }
+
+func (e *inputError) Error() string        { return e.err.Error() }
+func (e *inputError) Unwrap() error        { return e.err }
+func (e *inputError) Is(target error) bool { return target == ErrBadInput }
 
 // IsBadInput reports whether err is the user's input.
 func IsBadInput(err error) bool {

@@ -33,7 +33,8 @@ const noNIC = "no Mellanox NIC (PCI vendor 0x15b3 with a network interface) on t
 // withCards skips a check, with the reason, on a host without Mellanox NICs.
 func withCards(f func(context.Context, *engine.Env, []Card) []doctor.Result) func(context.Context, *engine.Env) []doctor.Result {
 	return func(ctx context.Context, env *engine.Env) []doctor.Result {
-		cards, err := Discover(env.Host)
+		v, err := env.Once("mlnx.Discover", func() (any, error) { return Discover(env.Host) })
+		cards, _ := v.([]Card)
 		if err != nil {
 			return []doctor.Result{{Status: doctor.Skip, Detail: "cannot list PCI devices: " + err.Error()}}
 		}
