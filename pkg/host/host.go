@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // StateDir is where photonctl keeps its own state, relative to the root.
@@ -16,6 +17,9 @@ const StateDir = "/var/lib/photonctl"
 // Host is a machine seen through its root directory.
 type Host struct {
 	root string
+	// dirs caches folders resolved inside the root (host path -> host
+	// path), only those that exist: doctor reads thousands of sysfs files.
+	dirs sync.Map
 }
 
 // New returns the host whose filesystem is under root. The root must be an
@@ -58,7 +62,19 @@ func (h *Host) Path(elem ...string) string {
 	if h.root == "/" || p == "/" {
 		return filepath.Join(h.root, p)
 	}
-	return filepath.Join(h.root, h.resolve(filepath.Dir(p)), filepath.Base(p))
+	return filepath.Join(h.root, h.resolveDir(filepath.Dir(p)), filepath.Base(p))
+}
+
+// resolveDir is resolve for a folder, remembered once it exists.
+func (h *Host) resolveDir(d string) string {
+	if v, ok := h.dirs.Load(d); ok {
+		return v.(string)
+	}
+	r, complete := h.walk(d)
+	if complete {
+		h.dirs.Store(d, r)
+	}
+	return r
 }
 
 // target is p under the root with every link followed inside the root, the
@@ -68,16 +84,26 @@ func (h *Host) target(p string) string {
 	if h.root == "/" {
 		return p
 	}
-	return filepath.Join(h.root, h.resolve(p))
+	if p != "/" {
+		dir := h.resolveDir(filepath.Dir(p))
+		last := filepath.Join(dir, filepath.Base(p))
+		if fi, err := os.Lstat(filepath.Join(h.root, last)); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			return filepath.Join(h.root, last)
+		}
+		p = last
+	}
+	r, _ := h.walk(p)
+	return filepath.Join(h.root, r)
 }
 
 // maxLinks bounds symlink resolution, as the kernel's ELOOP does.
 const maxLinks = 40
 
-// resolve follows the symlinks of host path p inside the root and returns
-// the host path they lead to. Missing components end the walk (a file about
-// to be created); too many links leave the rest unresolved.
-func (h *Host) resolve(p string) string {
+// walk follows the symlinks of host path p inside the root and returns the
+// host path they lead to, and whether every component exists. Missing
+// components end the walk (a file about to be created); too many links leave
+// the rest unresolved.
+func (h *Host) walk(p string) (string, bool) {
 	todo := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	done := "/"
 	links := 0
@@ -96,7 +122,7 @@ func (h *Host) resolve(p string) string {
 		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
 			if err != nil {
 				// Missing: keep the rest as it is.
-				return filepath.Join(append([]string{next}, todo...)...)
+				return filepath.Join(append([]string{next}, todo...)...), false
 			}
 			done = next
 			continue
@@ -104,14 +130,14 @@ func (h *Host) resolve(p string) string {
 		target, err := os.Readlink(filepath.Join(h.root, next))
 		links++
 		if err != nil || links > maxLinks {
-			return filepath.Join(append([]string{next}, todo...)...)
+			return filepath.Join(append([]string{next}, todo...)...), false
 		}
 		if filepath.IsAbs(target) {
 			done = "/"
 		}
 		todo = append(strings.Split(strings.TrimPrefix(target, "/"), "/"), todo...)
 	}
-	return done
+	return done, true
 }
 
 // Rel turns a path under the root back into the host path ("/etc/...").

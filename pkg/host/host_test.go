@@ -199,3 +199,18 @@ func TestAbsoluteLinksStayInTheRoot(t *testing.T) {
 		t.Errorf("removing the link removed its target: %v", err)
 	}
 }
+
+// A folder that did not exist when first asked for is resolved again once it
+// does: only complete resolutions are remembered.
+func TestMissingFolderIsNotRemembered(t *testing.T) {
+	h := newHost(t)
+	if p := h.Path("/var/run/x"); p != h.Root()+"/var/run/x" {
+		t.Fatalf("Path = %s", p)
+	}
+	os.MkdirAll(h.Root()+"/run", 0o755)
+	os.MkdirAll(h.Root()+"/var", 0o755)
+	os.Symlink("/run", h.Root()+"/var/run")
+	if p := h.Path("/var/run/x"); p != h.Root()+"/run/x" {
+		t.Errorf("after the link appeared: Path = %s, want it under /run", p)
+	}
+}
