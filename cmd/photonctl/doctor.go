@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -93,7 +94,8 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 
 func printDoctor(w io.Writer, r *doctor.Report) {
 	group := ""
-	for _, c := range r.Checks {
+	for i := 0; i < len(r.Checks); i++ {
+		c := r.Checks[i]
 		if c.Group != group {
 			group = c.Group
 			fmt.Fprintf(w, "%s\n", doctor.GroupTitles[group])
@@ -101,6 +103,16 @@ func printDoctor(w io.Writer, r *doctor.Report) {
 		fmt.Fprintf(w, "  %-4s %-28s %s\n", c.Status, c.ID, c.Detail)
 		if c.Fix != "" && (c.Status == doctor.Warn || c.Status == doctor.Fail) {
 			fmt.Fprintf(w, "       fix: %s\n", c.Fix)
+		}
+		// Skips of one group for one reason are said once.
+		var same []string
+		for i+1 < len(r.Checks) && c.Status == doctor.Skip && r.Checks[i+1].Status == doctor.Skip &&
+			r.Checks[i+1].Group == group && r.Checks[i+1].Detail == c.Detail {
+			i++
+			same = append(same, r.Checks[i].ID)
+		}
+		if len(same) > 0 {
+			fmt.Fprintf(w, "       and, for the same reason: %s\n", strings.Join(same, ", "))
 		}
 	}
 	fmt.Fprintf(w, "%d ok, %d warn, %d fail, %d skip\n", r.Summary.OK, r.Summary.Warn, r.Summary.Fail, r.Summary.Skip)

@@ -9,6 +9,7 @@ import (
 	"github.com/photonctl/photonctl/pkg/doctor"
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/fixture"
+	"github.com/photonctl/photonctl/pkg/host"
 	"github.com/photonctl/photonctl/pkg/runner"
 	"github.com/photonctl/photonctl/pkg/spec"
 )
@@ -73,7 +74,13 @@ func BenchmarkDoctor2PFx64VFs(b *testing.B) {
 	}
 	// A fresh Env per run, as each doctor command has: nothing is remembered
 	// from one run to the next.
-	newEnv := func() *engine.Env { return &engine.Env{Host: h, Run: noTools{}, Spec: spec.Default()} }
+	newEnv := func() *engine.Env {
+		fresh, err := host.New(h.Root()) // nothing cached from the last run either
+		if err != nil {
+			b.Fatal(err)
+		}
+		return &engine.Env{Host: fresh, Run: noTools{}, Spec: spec.Default()}
+	}
 	all := checks()
 	rep, err := doctor.Run(context.Background(), newEnv(), all, nil)
 	if err != nil {

@@ -126,7 +126,7 @@ func readPCIDevice(h *host.Host, addr string) (pciDevice, error) {
 	if l, err := h.ReadLink(dir + "/driver"); err == nil {
 		d.Driver = path.Base(l)
 	}
-	_, err = os.Lstat(h.Path(dir + "/physfn"))
+	_, err = h.Lstat(dir + "/physfn")
 	d.IsVF = err == nil
 	if ents, err := h.ReadDir(dir + "/net"); err == nil {
 		for _, e := range ents {

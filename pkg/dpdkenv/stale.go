@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -84,7 +83,7 @@ func runtimeGroups(h *host.Host) ([]*runtimeGroup, string, error) {
 				groups = append(groups, g)
 			}
 			g.Files = append(g.Files, f)
-			if st, err := os.Lstat(h.Path(f)); err == nil {
+			if st, err := h.Lstat(f); err == nil {
 				g.Bytes += st.Size()
 			}
 		}

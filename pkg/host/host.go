@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // StateDir is where photonctl keeps its own state, relative to the root.
@@ -16,6 +17,9 @@ const StateDir = "/var/lib/photonctl"
 // Host is a machine seen through its root directory.
 type Host struct {
 	root string
+	// dirs caches folders resolved inside the root (host path -> host
+	// path), only those that exist: doctor reads thousands of sysfs files.
+	dirs sync.Map
 }
 
 // New returns the host whose filesystem is under root. The root must be an
@@ -46,10 +50,94 @@ func (h *Host) IsLive() bool { return h.root == "/" }
 
 // Path joins a host path such as "/sys/class/net" under the root. The result
 // never leaves the root, whatever ".." the path holds.
+//
+// Under a root other than "/", symlinks on the way are resolved inside the
+// root, as the host itself would resolve them: an absolute link
+// (/var/run -> /run, libfstack.a -> /usr/local/lib/libfstack.a.1.24) points
+// into the root, never at this machine's own files. The last element is not
+// followed, so that removing or replacing a link acts on the link; the
+// readers of this package (ReadFile, Exists, ...) follow it inside the root.
 func (h *Host) Path(elem ...string) string {
-	p := filepath.Join(elem...)
+	p := filepath.Clean("/" + filepath.Join(elem...))
+	if h.root == "/" || p == "/" {
+		return filepath.Join(h.root, p)
+	}
+	return filepath.Join(h.root, h.resolveDir(filepath.Dir(p)), filepath.Base(p))
+}
+
+// resolveDir is resolve for a folder, remembered once it exists.
+func (h *Host) resolveDir(d string) string {
+	if v, ok := h.dirs.Load(d); ok {
+		return v.(string)
+	}
+	r, complete := h.walk(d)
+	if complete {
+		h.dirs.Store(d, r)
+	}
+	return r
+}
+
+// target is p under the root with every link followed inside the root, the
+// last one too: what reading p reads.
+func (h *Host) target(p string) string {
 	p = filepath.Clean("/" + p)
-	return filepath.Join(h.root, p)
+	if h.root == "/" {
+		return p
+	}
+	if p != "/" {
+		dir := h.resolveDir(filepath.Dir(p))
+		last := filepath.Join(dir, filepath.Base(p))
+		if fi, err := os.Lstat(filepath.Join(h.root, last)); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			return filepath.Join(h.root, last)
+		}
+		p = last
+	}
+	r, _ := h.walk(p)
+	return filepath.Join(h.root, r)
+}
+
+// maxLinks bounds symlink resolution, as the kernel's ELOOP does.
+const maxLinks = 40
+
+// walk follows the symlinks of host path p inside the root and returns the
+// host path they lead to, and whether every component exists. Missing
+// components end the walk (a file about to be created); too many links leave
+// the rest unresolved.
+func (h *Host) walk(p string) (string, bool) {
+	todo := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	done := "/"
+	links := 0
+	for len(todo) > 0 {
+		name := todo[0]
+		todo = todo[1:]
+		if name == "" || name == "." {
+			continue
+		}
+		if name == ".." {
+			done = filepath.Dir(done)
+			continue
+		}
+		next := filepath.Join(done, name)
+		fi, err := os.Lstat(filepath.Join(h.root, next))
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			if err != nil {
+				// Missing: keep the rest as it is.
+				return filepath.Join(append([]string{next}, todo...)...), false
+			}
+			done = next
+			continue
+		}
+		target, err := os.Readlink(filepath.Join(h.root, next))
+		links++
+		if err != nil || links > maxLinks {
+			return filepath.Join(append([]string{next}, todo...)...), false
+		}
+		if filepath.IsAbs(target) {
+			done = "/"
+		}
+		todo = append(strings.Split(strings.TrimPrefix(target, "/"), "/"), todo...)
+	}
+	return done, true
 }
 
 // Rel turns a path under the root back into the host path ("/etc/...").
@@ -63,7 +151,7 @@ func (h *Host) Rel(abs string) string {
 
 // ReadFile reads a host file.
 func (h *Host) ReadFile(p string) ([]byte, error) {
-	return os.ReadFile(h.Path(p))
+	return os.ReadFile(h.target(p))
 }
 
 // ReadString reads a host file and trims surrounding white space, as sysfs
@@ -91,7 +179,7 @@ func (h *Host) ReadInt(p string) (int64, error) {
 
 // Exists reports whether a host path exists (following symlinks).
 func (h *Host) Exists(p string) bool {
-	_, err := os.Stat(h.Path(p))
+	_, err := os.Stat(h.target(p))
 	return err == nil
 }
 
@@ -113,9 +201,14 @@ func (h *Host) ReadLink(p string) (string, error) {
 	return os.Readlink(h.Path(p))
 }
 
+// Lstat describes p itself, a symlink included.
+func (h *Host) Lstat(p string) (fs.FileInfo, error) {
+	return os.Lstat(h.Path(p))
+}
+
 // ReadDir lists a host directory.
 func (h *Host) ReadDir(p string) ([]fs.DirEntry, error) {
-	return os.ReadDir(h.Path(p))
+	return os.ReadDir(h.target(p))
 }
 
 // IsNotExist reports whether err says a file is missing.

@@ -155,3 +155,62 @@ func TestWriteSysfsIsBoundedInTime(t *testing.T) {
 		t.Errorf("err = %v, want a timeout naming the value", err)
 	}
 }
+
+// Links in a root resolve inside the root, as on the host itself: never at
+// this machine's own files.
+func TestAbsoluteLinksStayInTheRoot(t *testing.T) {
+	h := newHost(t)
+	os.MkdirAll(h.Path("/run/dpdk"), 0o755)
+	os.MkdirAll(h.Path("/var"), 0o755)
+	os.Symlink("/run", h.Root()+"/var/run")
+	os.WriteFile(h.Root()+"/run/dpdk/x", []byte("in the root"), 0o644)
+	os.MkdirAll(h.Root()+"/usr/local/lib", 0o755)
+	os.WriteFile(h.Root()+"/usr/local/lib/libfstack.a.1.24", []byte("lib in the root"), 0o644)
+	os.Symlink("/usr/local/lib/libfstack.a.1.24", h.Root()+"/usr/local/lib/libfstack.a")
+	os.Symlink("/etc/hostname", h.Root()+"/usr/local/lib/machine") // absent in the root
+	os.Symlink("../../../../../../etc/hostname", h.Root()+"/usr/local/lib/up")
+	os.Symlink("loop", h.Root()+"/usr/local/lib/loop")
+
+	if b, err := h.ReadFile("/var/run/dpdk/x"); err != nil || string(b) != "in the root" {
+		t.Errorf("through an absolute folder link: %q %v", b, err)
+	}
+	if b, err := h.ReadFile("/usr/local/lib/libfstack.a"); err != nil || string(b) != "lib in the root" {
+		t.Errorf("through an absolute last link: %q %v", b, err)
+	}
+	if l, err := h.ReadLink("/usr/local/lib/libfstack.a"); err != nil || l != "/usr/local/lib/libfstack.a.1.24" {
+		t.Errorf("ReadLink sees %q %v, want the link itself", l, err)
+	}
+	for _, p := range []string{"/usr/local/lib/machine", "/usr/local/lib/up"} {
+		if b, err := h.ReadFile(p); err == nil {
+			t.Errorf("%s read %q: a link left the root", p, b)
+		}
+	}
+	if h.Exists("/usr/local/lib/loop") {
+		t.Error("a link loop exists")
+	}
+	// Removing a link removes the link, not what it points at.
+	if _, err := h.Begin("", "").Remove("/usr/local/lib/libfstack.a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(h.Root() + "/usr/local/lib/libfstack.a"); err == nil {
+		t.Error("the link is still there")
+	}
+	if _, err := os.Stat(h.Root() + "/usr/local/lib/libfstack.a.1.24"); err != nil {
+		t.Errorf("removing the link removed its target: %v", err)
+	}
+}
+
+// A folder that did not exist when first asked for is resolved again once it
+// does: only complete resolutions are remembered.
+func TestMissingFolderIsNotRemembered(t *testing.T) {
+	h := newHost(t)
+	if p := h.Path("/var/run/x"); p != h.Root()+"/var/run/x" {
+		t.Fatalf("Path = %s", p)
+	}
+	os.MkdirAll(h.Root()+"/run", 0o755)
+	os.MkdirAll(h.Root()+"/var", 0o755)
+	os.Symlink("/run", h.Root()+"/var/run")
+	if p := h.Path("/var/run/x"); p != h.Root()+"/run/x" {
+		t.Errorf("after the link appeared: Path = %s, want it under /run", p)
+	}
+}

@@ -72,7 +72,7 @@ func (t *Txn) dir() string { return t.h.Path(BackupsDir, t.manifest.ID) }
 // file gets perm; an existing one keeps its mode and owner.
 func (t *Txn) WriteFile(p string, data []byte, perm fs.FileMode) (changed bool, err error) {
 	full := t.h.Path(p)
-	old, err := os.ReadFile(full)
+	old, err := os.ReadFile(t.h.target(p))
 	switch {
 	case err == nil:
 		if bytes.Equal(old, data) {
@@ -102,7 +102,7 @@ func (t *Txn) WriteFile(p string, data []byte, perm fs.FileMode) (changed bool, 
 // Remove deletes host file p after backing it up. A missing file is no change.
 func (t *Txn) Remove(p string) (changed bool, err error) {
 	full := t.h.Path(p)
-	old, err := os.ReadFile(full)
+	old, err := os.ReadFile(t.h.target(p))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -128,7 +128,7 @@ func (t *Txn) backup(p string, old []byte) (Entry, error) {
 		}
 	}
 	e := Entry{Path: p}
-	if st, err := os.Stat(t.h.Path(p)); err == nil {
+	if st, err := os.Stat(t.h.target(p)); err == nil {
 		e.Existed = true
 		e.Mode = st.Mode().Perm()
 		if sys, ok := st.Sys().(*syscall.Stat_t); ok {

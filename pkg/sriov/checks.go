@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/photonctl/photonctl/pkg/doctor"
@@ -182,9 +183,14 @@ func checkUnit(ctx context.Context, env *engine.Env) []doctor.Result {
 			out = append(out, doctor.Result{Status: doctor.Skip, Detail: fmt.Sprintf("reading %s: %v", path, err)})
 		case !lexists(env.Host, UnitWantsDir+"/"+name):
 			out = append(out, doctor.Result{Status: doctor.Warn, Detail: path + " is installed but not enabled", Fix: "systemctl enable " + name})
-		case !bytes.Contains(b, []byte(fmt.Sprintf("'echo %d > ", p.NumVFs))):
+		case unitVFs(b) != p.NumVFs:
+			// The unit writes 0 before N: only its last count is what boot
+			// leaves. With no VFs now, recreating the unit's count is the fix.
+			if p.NumVFs == 0 {
+				fix = fmt.Sprintf("photonctl setup --only sriov --pf %s --vfs %d", p.Addr, unitVFs(b))
+			}
 			out = append(out, doctor.Result{Status: doctor.Warn,
-				Detail: fmt.Sprintf("%s does not recreate the %d VFs %s has now", path, p.NumVFs, p), Fix: fix})
+				Detail: fmt.Sprintf("%s does not recreate the %d VFs %s has now (it creates %d)", path, p.NumVFs, p, unitVFs(b)), Fix: fix})
 		default:
 			out = append(out, doctor.Result{Status: doctor.OK, Detail: fmt.Sprintf("%s recreates %d VFs on %s at boot", name, p.NumVFs, p.Addr)})
 		}
@@ -193,6 +199,25 @@ func checkUnit(ctx context.Context, env *engine.Env) []doctor.Result {
 		return []doctor.Result{{Status: doctor.Skip, Detail: "no VFs to keep across reboots"}}
 	}
 	return out
+}
+
+// unitVFs is the VF count the unit leaves at boot: the last
+// `echo N > .../sriov_numvfs` it runs (-1 when none).
+func unitVFs(b []byte) int {
+	n := -1
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, "ExecStart=") || !strings.Contains(l, "/sriov_numvfs'") {
+			continue
+		}
+		_, rest, ok := strings.Cut(l, "'echo ")
+		if !ok {
+			continue
+		}
+		if v, err := strconv.Atoi(strings.Fields(rest)[0]); err == nil {
+			n = v
+		}
+	}
+	return n
 }
 
 // checkMMIO looks for VF BARs the kernel could not place (from sysfs

@@ -93,6 +93,18 @@ func TestChecksAfterSetup(t *testing.T) {
 	if !strings.Contains(got["sriov-unit"][0].Detail, "recreates 4 VFs on 0000:03:00.0") {
 		t.Errorf("%+v", got["sriov-unit"])
 	}
+	// The VFs gone (echo 0 > sriov_numvfs) with the unit still there: the
+	// unit's "echo 0" line is no match, it still makes 4 at boot.
+	if err := os.WriteFile(b.h.Path(PCIDevices, "0000:03:00.0", "sriov_numvfs"), []byte("0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got = runChecks(t, b.h, b.env.Spec)
+	if r := got["sriov-unit"]; status(r) != "warn" || !strings.Contains(r[0].Detail, "(it creates 4)") || r[0].Fix != "photonctl setup --only sriov --pf 0000:03:00.0 --vfs 4" {
+		t.Errorf("unit with no VFs now: %+v", r)
+	}
+	if err := os.WriteFile(b.h.Path(PCIDevices, "0000:03:00.0", "sriov_numvfs"), []byte("4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// An mlx5 VF bound to vfio-pci is a failure.
 	vf := b.h.Path(PCIDevices, "0000:03:00.3", "driver")
 	if err := os.Remove(vf); err != nil {

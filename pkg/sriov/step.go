@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -292,7 +291,7 @@ func planUnit(env *engine.Env, d *plan, vfs []VF, ep *engine.Plan) error {
 }
 
 func lexists(h *host.Host, p string) bool {
-	_, err := os.Lstat(h.Path(p))
+	_, err := h.Lstat(p)
 	return err == nil
 }
 
