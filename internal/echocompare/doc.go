@@ -10,6 +10,13 @@
 //	go run ./internal/echocompare                      # defaults: 3 rounds, 5s each
 //	go run ./internal/echocompare -rounds 5 -duration 10s -modes streaming
 //
-// It is a measuring tool for developers, not part of photonctl; with -serve it
-// is one of the servers it compares (the harness runs itself for that).
+// With -compare clients it compares bench clients instead: photonctl's C
+// client against a goroutine-per-connection Go client (-client gonet),
+// both pinned to the client CPU with GOMAXPROCS=1, against one server,
+// pingpong, and adds each client's CPU time per message.
+//
+//	go run ./internal/echocompare -compare clients
+//
+// It is a measuring tool for developers, not part of photonctl; with -serve or -client it
+// is one of the servers or clients it compares (the harness runs itself for that).
 package main
