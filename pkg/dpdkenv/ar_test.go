@@ -172,7 +172,7 @@ func TestArchiveErrors(t *testing.T) {
 	}
 	// A member that is not ELF is skipped by References, and an error for
 	// MemberSymbols.
-	a, err = ParseArchive(arArchive([]arFile{{"notes.txt", []byte("rte_flow_isolate\n")}}, nil))
+	a, err = ParseArchive(arArchive([]arFile{{Name: "notes.txt", Data: []byte("rte_flow_isolate\n")}}, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestArchiveErrors(t *testing.T) {
 	// A corrupt ELF member holding the name is an error, not a panic.
 	bad := elfObject(nil, []string{"rte_flow_isolate"})
 	bad[0x28] = 0xff // section header offset far out
-	a, _ = ParseArchive(arArchive([]arFile{{"bad.o", bad}}, nil))
+	a, _ = ParseArchive(arArchive([]arFile{{Name: "bad.o", Data: bad}}, nil))
 	if _, err := a.References("rte_flow_isolate"); err == nil {
 		t.Error("corrupt ELF member: want an error")
 	}

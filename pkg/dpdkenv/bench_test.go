@@ -40,7 +40,7 @@ func BenchmarkReferences(b *testing.B) {
 		if i == 200 {
 			undef = append(undef, "rte_flow_isolate")
 		}
-		files = append(files, arFile{name: "freebsd_object_with_a_long_name_" + string(rune('a'+i%26)) + ".o", data: elfObject([]string{"f"}, undef)})
+		files = append(files, arFile{Name: "freebsd_object_with_a_long_name_" + string(rune('a'+i%26)) + ".o", Data: elfObject([]string{"f"}, undef)})
 	}
 	data := arArchive(files, nil)
 	b.SetBytes(int64(len(data)))
