@@ -1,62 +1,32 @@
 package main
 
 import (
-	"net"
-	"os"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 
 	"github.com/photonctl/photonctl/pkg/fixture"
 	"github.com/photonctl/photonctl/pkg/fstackconf"
+	"github.com/photonctl/photonctl/pkg/netnstest"
 )
 
 // TestSetupFstackOnCX4 runs `photonctl setup --only fstack` on the fixture
 // ConnectX-4 host with the command's own netlink handle, on a thread moved
 // into a throwaway namespace where ens1f0 has the PF's address and route.
 func TestSetupFstackOnCX4(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates a throwaway network namespace")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New() // this thread is now in ns
-	if err != nil {
-		t.Skipf("needs network namespaces: %v", err)
-	}
-	defer ns.Close()
-	defer netns.Set(orig)
+	netnstest.Within(t, func(nl *netlink.Handle) {
+		l := netnstest.AddLink(t, nl, "ens1f0", "")
+		netnstest.AddAddr(t, nl, l, "10.20.30.40/24")
+		netnstest.DefaultVia(t, nl, l, "10.20.30.1")
+		setupFstackOnCX4(t)
+	})
+}
 
-	nl, err := netlink.NewHandle()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nl.Close()
-	if err := nl.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "ens1f0"}, PeerName: "ens1f0p"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []string{"ens1f0", "ens1f0p"} {
-		l, _ := nl.LinkByName(n)
-		nl.LinkSetUp(l)
-	}
-	l, _ := nl.LinkByName("ens1f0")
-	a, _ := netlink.ParseAddr("10.20.30.40/24")
-	a.Flags |= unix.IFA_F_NODAD
-	if err := nl.AddrAdd(l, a); err != nil {
-		t.Fatal(err)
-	}
-	if err := nl.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Gw: net.ParseIP("10.20.30.1")}); err != nil {
-		t.Fatal(err)
-	}
+// setupFstackOnCX4 runs setup --only fstack for 1.24 and 1.25 and checks what
+// it wrote, that a second run changes nothing, and that conf render and conf
+// check agree with the file.
+func setupFstackOnCX4(t *testing.T) {
 
 	for _, v := range []struct{ version, key string }{{"1.24", "pci_whitelist"}, {"1.25", "allow"}} {
 		h := fixture.Host(t, "fstack-cx4", "fstack-cx4-vfs")

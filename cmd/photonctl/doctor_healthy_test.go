@@ -4,12 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/photonctl/photonctl/pkg/fixture"
 	"github.com/photonctl/photonctl/pkg/golden"
@@ -35,35 +33,16 @@ var healthyLinks = []struct{ name, mac string }{
 // binary does on a real host.
 func inHealthyNetns(t *testing.T, f func()) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates a throwaway network namespace")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New() // this thread is now in ns
-	if err != nil {
-		t.Skipf("needs network namespaces: %v", err)
-	}
-	defer ns.Close()
-	defer netns.Set(orig)
-	nl, err := netlink.NewHandle()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nl.Close()
-	for _, l := range healthyLinks {
-		link := netnstest.AddLink(t, nl, l.name, l.mac)
-		if l.name == "enp3s0f0" {
-			netnstest.AddAddr(t, nl, link, "10.20.30.40/24")
-			netnstest.DefaultVia(t, nl, link, "10.20.30.1")
+	netnstest.Within(t, func(nl *netlink.Handle) {
+		for _, l := range healthyLinks {
+			link := netnstest.AddLink(t, nl, l.name, l.mac)
+			if l.name == "enp3s0f0" {
+				netnstest.AddAddr(t, nl, link, "10.20.30.40/24")
+				netnstest.DefaultVia(t, nl, link, "10.20.30.1")
+			}
 		}
-	}
-	f()
+		f()
+	})
 }
 
 // healthyHost unpacks healthy-cx4 (with overlays) and installs the

@@ -116,3 +116,33 @@ func DefaultVia(t testing.TB, h *netlink.Handle, l netlink.Link, gw string) {
 		t.Fatalf("adding a default route via %s: %v", gw, err)
 	}
 }
+
+// Within runs f on this goroutine's OS thread moved into a fresh network
+// namespace, with a handle into it, and moves the thread back afterwards:
+// for code that, like the binary, works on "the current namespace". It skips
+// the test, saying why, without root or namespaces.
+func Within(t testing.TB, f func(h *netlink.Handle)) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates a throwaway network namespace")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	ns, err := netns.New() // this thread is now in ns
+	if err != nil {
+		t.Skipf("needs network namespaces: %v", err)
+	}
+	defer ns.Close()
+	defer netns.Set(orig)
+	h, err := netlink.NewHandle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	f(h)
+}
