@@ -37,6 +37,11 @@ type globalOptions struct {
 func (g *globalOptions) JSON() bool { return g.Output == "json" }
 
 func (g *globalOptions) validate() error {
+	if strings.TrimSpace(g.Root) == "" {
+		// An empty --root (an unset variable in --root "$LAB") must not
+		// silently mean this machine's own /.
+		return usageError("--root %q: give a directory, or --root / for this machine itself", g.Root)
+	}
 	switch g.Output {
 	case "text", "json":
 	default:
@@ -115,7 +120,7 @@ up every file it replaces, and picks up after the reboot it asks for.`,
 	root.SetOut(g.Out)
 	root.SetErr(g.Err)
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.Root, "root", "/", "work on the host whose filesystem is under `DIR`")
+	pf.StringVar(&g.Root, "root", "/", "work on the host whose filesystem is under `DIR` (never empty; / is this machine)")
 	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text or json")
 	pf.StringVar(&g.Config, "config", "", "read the host spec from a YAML `FILE` (flags override it)")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "say more")
