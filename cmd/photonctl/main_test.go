@@ -236,7 +236,7 @@ func TestSubcommandTypoExitsTwo(t *testing.T) {
 	}
 }
 
-// --root ” (say, an unset variable) is refused, not taken as /; a YAML value
+// An empty --root (say, an unset variable) is refused, not taken as /; a YAML value
 // of the wrong type names its key.
 func TestEmptyRootAndYAMLTypeErrors(t *testing.T) {
 	for _, args := range [][]string{
