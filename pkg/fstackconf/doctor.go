@@ -150,7 +150,7 @@ func checkPort0(env *engine.Env) []doctor.Result {
 		if !ok {
 			got = "(none)"
 		}
-		if got != kv[1] {
+		if !SameValue("port0", kv[0], got, kv[1]) {
 			diffs = append(diffs, fmt.Sprintf("%s=%s, %s has %s", kv[0], got, facts.PF, kv[1]))
 		}
 	}
