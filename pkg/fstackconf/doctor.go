@@ -96,7 +96,7 @@ func checkFile(env *engine.Env, ffPath string) []doctor.Result {
 	if res != nil {
 		return []doctor.Result{*res}
 	}
-	v, notes, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion)
+	v, notes, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion, env.Spec.FstackConf)
 	if err != nil {
 		return []doctor.Result{{Status: doctor.Fail, Detail: err.Error(), Fix: "give --fstack-version 1.24 (or the release you run)"}}
 	}
@@ -174,7 +174,7 @@ func checkAllow(env *engine.Env, ffPath string) []doctor.Result {
 	if res != nil {
 		return []doctor.Result{*res}
 	}
-	v, _, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion)
+	v, _, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion, env.Spec.FstackConf)
 	if err != nil {
 		return []doctor.Result{{Status: doctor.Skip, Detail: err.Error()}}
 	}
