@@ -244,7 +244,7 @@ func (v *vm) doctor(args string) (doctorReport, error) {
 type nic struct{ Name, PCI string }
 
 func (v *vm) nics() (map[string]nic, error) {
-	out, err := v.g.Must(30*time.Second, `for d in /sys/class/net/*; do [ -e "$d/device" ] && [ ! -e "$d/device/physfn" ] || continue; echo "$(cat $d/address) $(basename $d) $(basename $(readlink -f $d/device))"; done`)
+	out, err := v.g.Must(30*time.Second, `for d in /sys/class/net/*; do [ -e "$d/device" ] && [ ! -e "$d/device/physfn" ] || continue; dev=$(readlink -f $d/device); case $(basename $dev) in virtio*) dev=$(dirname $dev);; esac; echo "$(cat $d/address) $(basename $d) $(basename $dev)"; done`)
 	if err != nil {
 		return nil, err
 	}

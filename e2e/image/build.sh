@@ -73,7 +73,7 @@ timeout 600 qemu-system-x86_64 -machine q35,accel=tcg -cpu qemu64,vendor=Genuine
   -netdev user,id=mgmt,restrict=on \
   -drive file="$img",if=virtio,format=raw \
   -kernel "$work/vmlinuz" -initrd "$work/initrd.img" \
-  -append "root=/dev/vda1 rw console=ttyS0,115200 no_timer_check init=/usr/local/sbin/e2e-firstboot" || {
+  -append "root=/dev/vda1 rw console=ttyS0,115200 no_timer_check panic=5 init=/usr/local/sbin/e2e-firstboot" || {
   tail -n 40 "$work/firstboot.log" >&2; exit 1; }
 grep -q 'E2E-FIRSTBOOT-OK' "$work/firstboot.log" || {
   echo "first boot did not finish; its console:" >&2; tail -n 40 "$work/firstboot.log" >&2; exit 1; }
