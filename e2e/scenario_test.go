@@ -406,4 +406,3 @@ setsid sh -c 'sleep 1; ip link set %[1]s down; ip link set %[1]s name mgmt0; ip 
 		return v.sameNames(nics0, false)
 	})
 }
-
