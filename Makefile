@@ -47,7 +47,7 @@ demo: $(DEMO_BUILD)
 	echo_pid=""; log=$$(mktemp); \
 	trap '[ -z "$$echo_pid" ] || kill -INT $$echo_pid 2>/dev/null || true; rm -f $$log; $(BIN) lab down' EXIT; \
 	$(BIN) lab up --distro centos7 --engine $(ENGINE); \
-	echo; echo '== setup --dry-run on the lab host: every step, nothing changed'; \
+	echo; echo '== setup --dry-run on the lab host: the plan (steps not asked for say what they would do), nothing changed'; \
 	$(BIN) --root $(LAB_ROOT) setup --dry-run --hugepages 64; \
 	echo; echo '== setup on the lab host (hugepages: real in the kernel, files in the lab)'; \
 	$(BIN) --root $(LAB_ROOT) setup --only hugepages --hugepages 64 --yes; \
