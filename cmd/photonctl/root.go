@@ -111,6 +111,17 @@ up every file it replaces, and picks up after the reboot it asks for.`,
 			return g.validate()
 		},
 	}
+	// --version is photonctl's own flag rather than cobra's (root.Version),
+	// so that it prints exactly what `photonctl version` prints, -o json too.
+	var showVersion bool
+	root.Flags().BoolVar(&showVersion, "version", false, "print the version, as photonctl version does")
+	root.Args = cobra.NoArgs
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if showVersion {
+			return writeVersion(g)
+		}
+		return cmd.Help()
+	}
 	root.SetIn(g.In)
 	root.SetOut(g.Out)
 	root.SetErr(g.Err)
