@@ -89,7 +89,7 @@ func addSpecFlags(f *pflag.FlagSet, s *spec.Spec) {
 	f.StringVar(&s.HugepageSize, "hugepage-size", s.HugepageSize, "hugepages: page `SIZE`, 2M or 1G")
 	f.StringVar(&s.NUMANode, "numa-node", s.NUMANode, "hugepages: reserve on NUMA node `K`, or all")
 	f.StringVar(&s.FstackConf, "fstack-conf", s.FstackConf, "fstack: the f-stack.conf `FILE` to write")
-	f.StringVar(&s.FstackVersion, "fstack-version", s.FstackVersion, "fstack: F-Stack `VERSION` the config is for (default: the installed one)")
+	f.StringVar(&s.FstackVersion, "fstack-version", s.FstackVersion, "fstack: F-Stack `VERSION` the config is for (default: the installed libfstack's, else the key an existing f-stack.conf uses, else the installed DPDK's F-Stack)")
 	f.BoolVar(&s.LowLatency, "low-latency", s.LowLatency, "fstack: idle_sleep=0 and no delayed ACKs, for ping-pong latency")
 	f.BoolVar(&s.IPv6, "ipv6", s.IPv6, "fstack: also configure the PF's global IPv6 address")
 }

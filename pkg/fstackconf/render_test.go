@@ -74,14 +74,13 @@ func TestRenderPredictsVFAndFindsVersion(t *testing.T) {
 	}
 }
 
-func TestRenderDefaultVersionNote(t *testing.T) {
+// Without anything that tells the F-Stack version, setup says it cannot
+// tell (bad input, listing the versions) instead of guessing.
+func TestRenderUnknownVersion(t *testing.T) {
 	env, _ := cx4Env(t)
-	r, err := Render(env, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Version != Newest || !strings.Contains(strings.Join(r.Notes, "\n"), "F-Stack version not found") {
-		t.Errorf("version %s, notes %q", r.Version, r.Notes)
+	_, err := Render(env, "")
+	if !errors.Is(err, ErrUnknownVersion) || !engine.IsBadInput(err) || !strings.Contains(err.Error(), "1.21, 1.22, 1.23, 1.24, 1.25") {
+		t.Errorf("err = %v; want bad input saying it cannot tell, listing the versions", err)
 	}
 }
 
@@ -287,23 +286,5 @@ func TestRenderLab(t *testing.T) {
 	}
 	if _, err := RenderLab("1.24", []string{"03:00"}, "10.99.0.2", "255.255.255.0", "10.99.0.255", "10.99.0.1", "2", nil); err == nil {
 		t.Error("bad PCI address accepted")
-	}
-}
-
-func TestRenderVirtioPF(t *testing.T) {
-	nl := testNS(t)
-	addLink(t, nl, "eth0", "198.18.0.2/15", "198.18.0.1")
-	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4", "fstack-virtio"), NL: nl, Spec: spec.Default()}
-	env.Spec.FstackVersion = "1.25"
-	r, err := Render(env, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := mustParse(t, r.Data)
-	for k, want := range map[string]string{"dpdk.allow": "0000:00:03.0", "dpdk.lcore_mask": "2", "port0.netmask": "255.254.0.0", "port0.broadcast": "198.19.255.255"} {
-		sec, key, _ := strings.Cut(k, ".")
-		if got, _ := f.Get(sec, key); got != want {
-			t.Errorf("%s = %q, want %q", k, got, want)
-		}
 	}
 }
