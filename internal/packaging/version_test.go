@@ -43,7 +43,7 @@ func TestVersionScript(t *testing.T) {
 	full := strings.TrimSpace(run(t, dir, nil, "git", "rev-parse", "HEAD"))
 	for _, c := range []struct {
 		name, tag, field, want string
-		env                   []string
+		env                    []string
 	}{
 		{"no tag yet", "", "version", "v0.0.0-2-g" + short, nil},
 		{"no tag yet", "", "pkgversion", "0.0.0+2.g" + short, nil},
