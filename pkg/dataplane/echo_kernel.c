@@ -44,7 +44,8 @@ struct pc_echo {
 	__atomic_store_n(&e->st.field, __atomic_load_n(&e->st.field, __ATOMIC_RELAXED) + (uint64_t)(n), \
 			 __ATOMIC_RELAXED)
 #define SUB(field, n) ADD(field, -(uint64_t)(n))
-pc_echo *pc_echo_new(int family, const unsigned char *addr, int port, int buffer,
+
+pc_echo *pc_echo_new(int family, const unsigned char *addr, unsigned int scope, int port, int buffer,
 		     int *bound_port, int *err, const char **what)
 {
 	pc_echo *e = calloc(1, sizeof(*e));
@@ -70,6 +71,7 @@ pc_echo *pc_echo_new(int family, const unsigned char *addr, int port, int buffer
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
 		memcpy(&s6->sin6_addr, addr, 16);
+		s6->sin6_scope_id = scope;
 		sl = sizeof(*s6);
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
