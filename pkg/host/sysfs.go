@@ -38,10 +38,9 @@ func (h *Host) WriteSysfs(ctx context.Context, p, value string, timeout time.Dur
 	if timeout <= 0 {
 		timeout = DefaultSysfsTimeout
 	}
-	full := h.Path(p)
 	done := make(chan error, 1)
 	go func() {
-		f, err := os.OpenFile(full, os.O_WRONLY|os.O_TRUNC, 0)
+		f, err := h.openForWrite(p)
 		if err != nil {
 			done <- err
 			return
