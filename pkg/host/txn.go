@@ -604,3 +604,9 @@ func WriteOwnFile(h *Host, p string, data []byte) error {
 func RemoveOwnFile(h *Host, p string) error {
 	return h.removeIn(p, false)
 }
+
+// Count is how many changes the change set recorded so far.
+func (t *Txn) Count() int {
+	m := t.manifest
+	return len(m.Entries) + len(m.Commands) + len(m.Live)
+}
