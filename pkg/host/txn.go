@@ -208,6 +208,9 @@ func (t *Txn) Remove(p string) (changed bool, err error) {
 // creates or removes it (systemctl enable): Rollback puts it back, or
 // removes it.
 func (t *Txn) KeepLink(p string) error {
+	if t == nil {
+		return nil // a step tried alone, outside a run
+	}
 	p = filepath.Clean("/" + p)
 	for _, e := range t.manifest.Entries {
 		if e.Path == p {
@@ -246,6 +249,9 @@ func (t *Txn) Keep(p string) error {
 
 // Command records a command before it runs (see Command).
 func (t *Txn) Command(argv, undo []string, redo bool) error {
+	if t == nil {
+		return nil // a step tried alone, outside a run
+	}
 	t.manifest.Commands = append(t.manifest.Commands, Command{Argv: argv, Undo: undo, Redo: redo})
 	if err := t.writeManifest(); err != nil {
 		t.manifest.Commands = t.manifest.Commands[:len(t.manifest.Commands)-1]
@@ -257,6 +263,9 @@ func (t *Txn) Command(argv, undo []string, redo bool) error {
 // RecordLive records a live value before it changes; the first record of a
 // path keeps its Before.
 func (t *Txn) RecordLive(l Live) error {
+	if t == nil {
+		return nil // a step tried alone, outside a run
+	}
 	for _, x := range t.manifest.Live {
 		if x.Path == l.Path {
 			return nil
@@ -610,3 +619,6 @@ func (t *Txn) Count() int {
 	m := t.manifest
 	return len(m.Entries) + len(m.Commands) + len(m.Live)
 }
+
+// Backup reads the manifest of change set id; ErrNoBackup when there is none.
+func (h *Host) Backup(id string) (Manifest, error) { return h.readManifest(id) }
