@@ -208,3 +208,30 @@ func TestJoinTapArgv(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A typo one level down exits 2 with a suggestion, as the top level does; a
+// group given no argument still prints its help and exits 0.
+func TestSubcommandTypoExitsTwo(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lab", "dwon"}, "down"},
+		{[]string{"run", "ech"}, "echo"},
+		{[]string{"conf", "rendr"}, "render"},
+		{[]string{"bench", "ecko"}, "echo"},
+		{[]string{"setpu"}, "setup"},
+	} {
+		r := photonctl(t, c.args...)
+		if r.code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d\n%s%s", c.args, r.code, ExitUsage, r.out, r.err)
+		}
+		if !strings.Contains(r.err, "unknown command") || !strings.Contains(r.err, "Did you mean this?\n\t"+c.want) {
+			t.Errorf("%v: stderr does not suggest %q:\n%s", c.args, c.want, r.err)
+		}
+	}
+	r := photonctl(t, "lab")
+	if r.code != 0 || !strings.Contains(r.out, "Available Commands") {
+		t.Errorf("lab without a subcommand: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+}

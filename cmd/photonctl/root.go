@@ -122,10 +122,50 @@ up every file it replaces, and picks up after the reboot it asks for.`,
 
 	root.AddCommand(newSetupCmd(g, nil), newDoctorCmd(g, nil), newRollbackCmd(g), newLabCmd(g), newVersionCmd(g))
 	moreCommands(root, g)
+	strictGroups(root)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(ExitUsage, fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
 	return root
+}
+
+// strictGroups makes every command that only groups others (lab, run, bench,
+// conf) refuse an argument that names none of them, as the top level does:
+// cobra would print the help and exit 0, so `photonctl lab dwon` in a
+// teardown script would "succeed". Without an argument the group prints its
+// help and exits 0.
+func strictGroups(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		strictGroups(sub)
+	}
+	if c.HasParent() && c.HasSubCommands() && !c.Runnable() {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			return unknownSubcommand(cmd, args[0])
+		}
+		c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	}
+}
+
+// unknownSubcommand is cobra's own top-level message, one level down: exit 2.
+func unknownSubcommand(c *cobra.Command, arg string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", arg, c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's default, set only on the root
+	}
+	if s := c.SuggestionsFor(arg); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	var names []string
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	msg += fmt.Sprintf("\n\nthe commands of %s are: %s (see %s --help)", c.CommandPath(), strings.Join(names, ", "), c.CommandPath())
+	return withCode(ExitUsage, errors.New(msg))
 }
 
 // Main runs photonctl with args and returns the exit code.

@@ -281,9 +281,6 @@ func (h *Host) Resolve(p string) string {
 // openForWrite opens an existing file in place (sysfs attributes), resolved
 // inside the root.
 func (h *Host) openForWrite(p string) (*os.File, error) {
-	if err := h.before("write", p); err != nil {
-		return nil, err
-	}
 	fd, err := h.openIn(p, unix.O_WRONLY|unix.O_TRUNC, 0)
 	if err != nil {
 		if err == unix.ENOENT && h.root != "/" {

@@ -22,6 +22,8 @@ type Host struct {
 	dirs sync.Map
 	// hook is called before every change (tests that interrupt a run).
 	hook WriteHook
+	// kernel, when set, plays the kernel behind sysfs writes (tests).
+	kernel SysfsKernel
 }
 
 // New returns the host whose filesystem is under root. The root must be an
