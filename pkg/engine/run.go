@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/photonctl/photonctl/pkg/host"
 	"github.com/photonctl/photonctl/pkg/runner"
 )
 
@@ -249,6 +250,13 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 			sr.Status, sr.Message, failed = StatusFailed, err.Error()+"; nothing of this step was applied", true
 			continue
 		}
+		// The change set records the commands first too: a rollback of a
+		// run stopped anywhere in the step undoes and regenerates.
+		if err := owe(env.Txn, owed); err != nil {
+			sr.Status, sr.Message, failed = StatusFailed, err.Error()+"; nothing of this step was applied", true
+			left = u
+			continue
+		}
 		env.Progressf("%s: applying %d change(s)", s.Name(), len(p.Changes))
 		before := env.Txn.Count()
 		reboot, err := s.Apply(ctx, env, p)
@@ -294,18 +302,31 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 	return rep, nil
 }
 
-// finish does what an interrupted step owes: it backs up what the commands
-// rewrite, runs them, recorded in this run's change set.
-func finish(ctx context.Context, env *Env, u *Unfinished) error {
-	for _, p := range u.Keep {
-		if err := env.Txn.Keep(p); err != nil {
+// owe records in the change set what a step will rewrite and run.
+func owe(t *host.Txn, o Owed) error {
+	for _, p := range o.Keep {
+		if err := t.Keep(p); err != nil {
 			return err
 		}
 	}
-	for _, p := range u.Links {
-		if err := env.Txn.KeepLink(p); err != nil {
+	for _, p := range o.Links {
+		if err := t.KeepLink(p); err != nil {
 			return err
 		}
+	}
+	for _, c := range o.Run {
+		if err := t.Command(c.Argv, c.Undo, c.Redo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish does what an interrupted step owes: it backs up what the commands
+// rewrite, runs them, recorded in this run's change set.
+func finish(ctx context.Context, env *Env, u *Unfinished) error {
+	if err := owe(env.Txn, u.Owed); err != nil {
+		return err
 	}
 	for _, c := range u.Run {
 		env.Progressf("%s: finishing the interrupted run: %s", u.Step, runner.Quote(c.Argv))

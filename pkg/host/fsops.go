@@ -57,7 +57,6 @@ func (h *Host) before(op, p string) error {
 	return nil
 }
 
-
 // openIn opens host path p with openat2 relative to the root, resolving every
 // link inside it.
 func (h *Host) openIn(p string, flags int, mode uint32) (int, error) {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -251,6 +252,11 @@ func (t *Txn) Keep(p string) error {
 func (t *Txn) Command(argv, undo []string, redo bool) error {
 	if t == nil {
 		return nil // a step tried alone, outside a run
+	}
+	for _, c := range t.manifest.Commands {
+		if slices.Equal(c.Argv, argv) && slices.Equal(c.Undo, undo) && c.Redo == redo {
+			return nil
+		}
 	}
 	t.manifest.Commands = append(t.manifest.Commands, Command{Argv: argv, Undo: undo, Redo: redo})
 	if err := t.writeManifest(); err != nil {
