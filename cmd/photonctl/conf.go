@@ -154,8 +154,9 @@ func newConfRenderCmd(g *globalOptions, runF func(*confOptions) error) *cobra.Co
 		Use:   "render",
 		Short: "Print the f-stack.conf setup would write, changing nothing",
 		Long: `render fills the host's f-stack.conf (or photonctl's template, when there is
-none) the way photonctl setup does: the allow-list with the PF and its first
-VF under the right key for the F-Stack release, lcore_mask on the PF's NUMA
+none) the way photonctl setup does: the allow-list under the right key for
+the F-Stack release (on mlx5 the PF and its first VF; on other NICs the VF
+alone, which DPDK drives on vfio-pci), lcore_mask on the PF's NUMA
 node, pkt_tx_delay=0 and [port0] from the PF's address and default route. It
 prints the result on stdout and what it changed and noted on stderr.`,
 		Example: `  photonctl conf render

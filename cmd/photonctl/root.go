@@ -40,6 +40,11 @@ type globalOptions struct {
 func (g *globalOptions) JSON() bool { return g.Output == "json" }
 
 func (g *globalOptions) validate() error {
+	if strings.TrimSpace(g.Root) == "" {
+		// An empty --root (an unset variable in --root "$LAB") must not
+		// silently mean this machine's own /.
+		return usageError("--root %q: give a directory, or --root / for this machine itself", g.Root)
+	}
 	switch g.Output {
 	case "text", "json":
 	default:
@@ -109,6 +114,8 @@ up every file it replaces, and picks up after the reboot it asks for.`,
   photonctl setup --hugepages 5120 --vfs 4 --yes
   photonctl doctor
   photonctl --root /var/lib/photonctl/lab/root setup --hugepages 64 --yes`,
+		// --version prints the version stamped at build time (see version).
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -119,14 +126,15 @@ up every file it replaces, and picks up after the reboot it asks for.`,
 	root.SetOut(g.Out)
 	root.SetErr(g.Err)
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.Root, "root", "/", "work on the host whose filesystem is under `DIR`")
+	pf.StringVar(&g.Root, "root", "/", "work on the host whose filesystem is under `DIR` (never empty; / is this machine)")
 	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text or json")
 	pf.StringVar(&g.Config, "config", "", "read the host spec from a YAML `FILE` (flags override it)")
-	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "say more")
+	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "say more: setup shows the changes of steps already in place; doctor prints the root and spec it checks against, every skip, every fix and how long each check took")
 
 	root.AddCommand(newSetupCmd(g, nil), newDoctorCmd(g, nil), newRollbackCmd(g), newLabCmd(g), newVersionCmd(g))
 	moreCommands(root, g)
 	strictGroups(root)
+	addCompletions(root, g)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(ExitUsage, fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})

@@ -289,21 +289,3 @@ func TestRenderLab(t *testing.T) {
 		t.Error("bad PCI address accepted")
 	}
 }
-
-func TestRenderVirtioPF(t *testing.T) {
-	nl := testNS(t)
-	addLink(t, nl, "eth0", "198.18.0.2/15", "198.18.0.1")
-	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4", "fstack-virtio"), NL: nl, Spec: spec.Default()}
-	env.Spec.FstackVersion = "1.25"
-	r, err := Render(env, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := mustParse(t, r.Data)
-	for k, want := range map[string]string{"dpdk.allow": "0000:00:03.0", "dpdk.lcore_mask": "2", "port0.netmask": "255.254.0.0", "port0.broadcast": "198.19.255.255"} {
-		sec, key, _ := strings.Cut(k, ".")
-		if got, _ := f.Get(sec, key); got != want {
-			t.Errorf("%s = %q, want %q", k, got, want)
-		}
-	}
-}

@@ -76,6 +76,7 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 		return nil, err
 	}
 	sel, err := SelectPFs(pfs, sp.PF)
+	err = ExplainPF(env.Host, err)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +105,7 @@ func (s *Step) checkOne(env *engine.Env, pf PF) (*engine.Plan, error) {
 	ep := &engine.Plan{Data: d}
 	attr := pf.Dir() + "/sriov_numvfs"
 	if d.VFIO && isMlx5(pf) {
-		return nil, checkVFIO(pf, nil, nil)
+		return nil, checkVFIO(nil, pf, nil)
 	}
 
 	if n > 0 && n > pf.TotalVFs {
@@ -158,11 +159,7 @@ func (s *Step) checkOne(env *engine.Env, pf PF) (*engine.Plan, error) {
 	}
 
 	if d.VFIO {
-		routed, err := DefaultRouteIfaces(env.Host)
-		if err != nil {
-			return nil, fmt.Errorf("reading the routes: %w", err)
-		}
-		if err := checkVFIO(pf, vfs, routed); err != nil {
+		if err := checkVFIO(env, pf, vfs); err != nil {
 			return nil, err
 		}
 		if !vfioLoaded(env) {
@@ -352,11 +349,7 @@ func (s *Step) applyOne(ctx context.Context, env *engine.Env, d *plan) error {
 }
 
 func (s *Step) applyVFIO(ctx context.Context, env *engine.Env, pf PF, modprobe bool) error {
-	routed, err := DefaultRouteIfaces(env.Host)
-	if err != nil {
-		return fmt.Errorf("reading the routes: %w", err)
-	}
-	if err := checkVFIO(pf, pf.VFs, routed); err != nil {
+	if err := checkVFIO(env, pf, pf.VFs); err != nil {
 		return err
 	}
 	if modprobe || !vfioLoaded(env) {
