@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -58,13 +59,29 @@ A rollback is itself a change set: its ID undoes it.`,
 					fmt.Fprintln(g.Out, "no backups")
 				}
 				for _, m := range ms {
-					fmt.Fprintf(g.Out, "%s  %s  %d file(s)\n", m.ID, m.Reason, len(m.Entries))
+					fmt.Fprintf(g.Out, "%s  %s  %d file(s)\n", m.ID, m.Reason, m.Files())
 					for _, e := range m.Entries {
 						how := "replaced"
 						if !e.Existed {
 							how = "created"
 						}
-						fmt.Fprintf(g.Out, "    %-8s %s\n", how, e.Path)
+						what := e.Path
+						switch e.Kind {
+						case host.KindDir:
+							what += "/ (folder)"
+						case host.KindLink:
+							what += " (link)"
+						}
+						if e.Via != "" {
+							what += " (through the link " + e.Via + ")"
+						}
+						fmt.Fprintf(g.Out, "    %-8s %s\n", how, what)
+					}
+					for _, c := range m.Commands {
+						fmt.Fprintf(g.Out, "    %-8s %s\n", "ran", strings.Join(c.Argv, " "))
+					}
+					for _, l := range m.Live {
+						fmt.Fprintf(g.Out, "    %-8s %s: %s -> %s\n", "changed", l.Path, l.Before, l.After)
 					}
 				}
 				return nil

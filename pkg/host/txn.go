@@ -628,3 +628,14 @@ func (t *Txn) Count() int {
 
 // Backup reads the manifest of change set id; ErrNoBackup when there is none.
 func (h *Host) Backup(id string) (Manifest, error) { return h.readManifest(id) }
+
+// Files counts the files and links of a change set (not its folders).
+func (m Manifest) Files() int {
+	n := 0
+	for _, e := range m.Entries {
+		if e.Kind != KindDir {
+			n++
+		}
+	}
+	return n
+}
