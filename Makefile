@@ -11,7 +11,7 @@ FF_PATH   ?= /usr/local
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 
-.PHONY: build test unit lint crashtest demo bench fstack fuzz clean
+.PHONY: build test unit lint crashtest demo bench fstack fuzz clean e2e e2e-deps
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/photonctl
@@ -88,6 +88,19 @@ bench:
 fstack:
 	CGO_CFLAGS="-I$(FF_PATH)/include -I$(FF_PATH)/lib" CGO_LDFLAGS="-L$(FF_PATH)/lib" \
 	  $(GO) build -tags fstack -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/photonctl
+
+## e2e: the real-host suite (root, QEMU >= 8): a Debian guest in QEMU with an
+## Intel IOMMU and an SR-IOV NIC, driven over SSH through setup, its reboots,
+## doctor, the echo dataplane, a card moved to another slot, and rollback.
+## The guest image is built once from Debian's packages and cached in
+## E2E_CACHE (/var/cache/photonctl/e2e) by its recipe's hash.
+E2E_TIMEOUT ?= 75m
+e2e: build
+	PHOTONCTL_E2E=1 PHOTONCTL_BIN=$(abspath $(BIN)) $(GO) test -count=1 -v -timeout $(E2E_TIMEOUT) ./e2e/
+
+## e2e-deps: QEMU >= 8 (from bookworm-backports on Debian 12), debootstrap, ssh
+e2e-deps:
+	sh e2e/install-deps.sh
 
 ## fuzz: every fuzz target for FUZZTIME each
 fuzz:

@@ -66,6 +66,14 @@ type Plan struct {
 	Skip string
 	// Data is the step's own state from Check, handed to Apply.
 	Data any
+	// Blocked, when set, is why Apply would fail now: the step needs a
+	// reboot an earlier step plans (NIC firmware). With that reboot ahead
+	// the step waits for it; without, the plan fails and nothing is applied.
+	Blocked error
+	// Tools are the commands Apply runs beyond the "run: ..." changes
+	// (their first word counts too): each must be in the root, or nothing
+	// is applied.
+	Tools []string
 }
 
 // Done reports whether the state already holds.

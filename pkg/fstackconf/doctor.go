@@ -97,7 +97,7 @@ func checkFile(env *engine.Env, ffPath string) []doctor.Result {
 	if res != nil {
 		return []doctor.Result{*res}
 	}
-	v, notes, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion)
+	v, notes, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion, env.Spec.FstackConf)
 	if err != nil {
 		return []doctor.Result{{Status: doctor.Fail, Detail: err.Error(), Fix: "give --fstack-version 1.24 (or the release you run)"}}
 	}
@@ -151,7 +151,7 @@ func checkPort0(env *engine.Env) []doctor.Result {
 		if !ok {
 			got = "(none)"
 		}
-		if got != kv[1] {
+		if !SameValue("port0", kv[0], got, kv[1]) {
 			diffs = append(diffs, fmt.Sprintf("%s=%s, %s has %s", kv[0], got, facts.PF, kv[1]))
 		}
 	}
@@ -175,7 +175,7 @@ func checkAllow(env *engine.Env, ffPath string) []doctor.Result {
 	if res != nil {
 		return []doctor.Result{*res}
 	}
-	v, _, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion)
+	v, _, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion, env.Spec.FstackConf)
 	if err != nil {
 		return []doctor.Result{{Status: doctor.Skip, Detail: err.Error()}}
 	}

@@ -74,14 +74,13 @@ func TestRenderPredictsVFAndFindsVersion(t *testing.T) {
 	}
 }
 
-func TestRenderDefaultVersionNote(t *testing.T) {
+// Without anything that tells the F-Stack version, setup says it cannot
+// tell (bad input, listing the versions) instead of guessing.
+func TestRenderUnknownVersion(t *testing.T) {
 	env, _ := cx4Env(t)
-	r, err := Render(env, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Version != Newest || !strings.Contains(strings.Join(r.Notes, "\n"), "F-Stack version not found") {
-		t.Errorf("version %s, notes %q", r.Version, r.Notes)
+	_, err := Render(env, "")
+	if !errors.Is(err, ErrUnknownVersion) || !engine.IsBadInput(err) || !strings.Contains(err.Error(), "1.21, 1.22, 1.23, 1.24, 1.25") {
+		t.Errorf("err = %v; want bad input saying it cannot tell, listing the versions", err)
 	}
 }
 

@@ -33,11 +33,6 @@ type Rendered struct {
 // without an address on it is ErrNoPF or ErrNoAddress.
 func Render(env *engine.Env, ffPath string) (*Rendered, error) {
 	r := &Rendered{Path: env.Spec.FstackConf}
-	v, notes, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion)
-	if err != nil {
-		return nil, engine.BadInput("--fstack-version: %v", err)
-	}
-	r.Version, r.Notes = v, notes
 	f, err := Load(env.Host, r.Path)
 	switch {
 	case host.IsNotExist(err):
@@ -50,6 +45,11 @@ func Render(env *engine.Env, ffPath string) (*Rendered, error) {
 	if r.Facts, err = Gather(env); err != nil {
 		return nil, err
 	}
+	v, notes, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion, env.Spec.FstackConf)
+	if err != nil {
+		return nil, engine.BadInput("--fstack-version: %w", err)
+	}
+	r.Version, r.Notes = v, notes
 	r.Notes = append(r.Notes, r.Facts.Notes...)
 	r.Edits = Fill(f, v, r.Facts, env.Spec)
 	r.Data = f.Bytes()

@@ -58,7 +58,8 @@ type Config struct {
 	// namespace A has AddrA) or "fstack" (the end is in a bridge that the
 	// DPDK tap device joins, and F-Stack owns AddrA).
 	Engine string
-	// FstackVersion is the F-Stack release the lab's f-stack.conf is for.
+	// FstackVersion is the F-Stack release the lab's f-stack.conf is for
+	// (the caller resolves it with fstackconf.ResolveVersion).
 	FstackVersion string
 }
 
@@ -77,7 +78,7 @@ const ConfPath = "/etc/f-stack.conf"
 // DefaultConfig is the lab `photonctl lab up` builds.
 func DefaultConfig() Config {
 	return Config{Dir: DefaultDir, Prefix: DefaultPrefix, VethA: "plab-a", VethB: "plab-b",
-		AddrA: "10.99.0.1/24", AddrB: "10.99.0.2/24", Distro: DefaultDistro, Engine: EngineKernel, FstackVersion: "1.24"}
+		AddrA: "10.99.0.1/24", AddrB: "10.99.0.2/24", Distro: DefaultDistro, Engine: EngineKernel}
 }
 
 // State is what a lab created, so that Down removes exactly that.
@@ -189,6 +190,13 @@ func (l *Lab) Up(ctx context.Context) (st *State, err error) {
 	switch c.Engine {
 	case EngineKernel:
 	case EngineFstack:
+		if c.FstackVersion == "" {
+			rv, err := fstackconf.ResolveVersion(l.h, fstackconf.VersionQuery{FFPath: os.Getenv("FF_PATH")})
+			if err != nil {
+				return nil, err
+			}
+			c.FstackVersion = rv.Version.String()
+		}
 		if fsConf, err = labFstackConf(c); err != nil {
 			return nil, err
 		}
