@@ -53,7 +53,7 @@ var crashHosts = []crashHost{
 	{
 		name:     "centos7",
 		fixtures: []string{"base-centos7-2node", "grub-centos7", "names-centos7-cx4", "hp-mounted"},
-		args:     []string{"setup", "--yes", "--hugepages", "64", "--names", "keep"},
+		args:     []string{"setup", "--yes", "--hugepages", "64", "--names", "keep", "--fstack-version", "1.25"},
 		prepare: func(t *testing.T, root string) {
 			// An owner and mode setup must keep and rollback restore.
 			must(t, os.Chown(filepath.Join(root, "etc/default/grub"), 1234, 5678))
@@ -67,7 +67,7 @@ var crashHosts = []crashHost{
 	{
 		name:     "ubuntu2204",
 		fixtures: []string{"base-centos7-2node", "names-debian", "grub-ubuntu2204", "hp-mounted"},
-		args:     []string{"setup", "--yes", "--hugepages", "64", "--names", "keep"},
+		args:     []string{"setup", "--yes", "--hugepages", "64", "--names", "keep", "--fstack-version", "1.25"},
 		prepare: func(t *testing.T, root string) {
 			// /etc/default/grub an absolute link to the real file.
 			must(t, os.MkdirAll(filepath.Join(root, "srv/config"), 0o755))
