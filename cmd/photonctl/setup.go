@@ -33,8 +33,12 @@ func newSetupCmd(g *globalOptions, runF func(*setupOptions) error) *cobra.Comman
 	cmd := &cobra.Command{
 		Use:   "setup",
 		Short: "Plan and apply the host changes a DPDK dataplane needs",
-		Long: `setup plans every step (grub, mlnx, sriov, names, hugepages, fstack), shows the
-plan, and applies it step by step. A step whose state already holds does
+		Long: `setup plans the steps its flags ask for (grub, mlnx, sriov, names, hugepages,
+fstack), shows the plan, and applies it step by step. A step not asked for is
+not planned: the plan lists it with a hint saying what it would do here and
+which flag asks for it. --vfs N, --bind-vfio and --iommu-args plan grub's
+IOMMU arguments; --names keep|scripts plans names; --fstack plans
+f-stack.conf; --only STEP asks for a step by name. A step whose state already holds does
 nothing. A step that needs a reboot (kernel arguments, NIC firmware) makes setup
 exit with code 3: reboot, then run photonctl setup again and it carries on.
 Every file it replaces is backed up first; see photonctl rollback.
@@ -45,6 +49,8 @@ only with --yes: otherwise it shows the plan, changes nothing and exits 2
 ("no terminal to confirm on: pass --yes").`,
 		Example: `  # see what would change, change nothing
   photonctl setup --dry-run --hugepages 5120
+  # the whole procedure on an Intel NIC
+  photonctl setup --pf enp1s0 --vfs 4 --bind-vfio --names keep --hugepages 5120 --fstack
   # reserve 10 GB of 2 MB pages now and at every boot, without asking
   photonctl setup --only hugepages --hugepages 5120 --yes
   # the same from a host spec file
@@ -93,6 +99,7 @@ func addSpecFlags(f *pflag.FlagSet, s *spec.Spec) {
 	f.IntVar(&s.Hugepages, "hugepages", s.Hugepages, "hugepages: reserve `N` pages (-1 leaves them alone)")
 	f.StringVar(&s.HugepageSize, "hugepage-size", s.HugepageSize, "hugepages: page `SIZE`, 2M or 1G")
 	f.StringVar(&s.NUMANode, "numa-node", s.NUMANode, "hugepages: reserve on NUMA node `K`, or all")
+	f.BoolVar(&s.Fstack, "fstack", s.Fstack, "fstack: write the f-stack.conf (--fstack-conf) for the PF")
 	f.StringVar(&s.FstackConf, "fstack-conf", s.FstackConf, "fstack: the f-stack.conf `FILE` to write")
 	f.StringVar(&s.FstackVersion, "fstack-version", s.FstackVersion, "fstack: F-Stack `VERSION` the config is for (default: the installed libfstack's, else the key an existing f-stack.conf uses, else the installed DPDK's F-Stack)")
 	f.BoolVar(&s.LowLatency, "low-latency", s.LowLatency, "fstack: idle_sleep=0 and no delayed ACKs, for ping-pong latency")
@@ -115,6 +122,7 @@ func setupRun(ctx context.Context, opts *setupOptions) error {
 	if err != nil {
 		return err
 	}
+	env.Only = opts.Only
 	eo := engine.Options{DryRun: opts.DryRun, Who: engine.Who()}
 	if !g.JSON() {
 		eo.ShowPlan = func(r *engine.Report) {

@@ -18,6 +18,9 @@ type StepReport struct {
 	Status  Status   `json:"status"`
 	Changes []Change `json:"changes"`
 	Message string   `json:"message"`
+	// Hint: for a step not asked for, what the whole procedure would want
+	// from it and the flag that asks for it.
+	Hint string `json:"hint,omitempty"`
 }
 
 // Report is setup's outcome; its JSON form is schema 1.
@@ -158,7 +161,7 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 			return nil, fmt.Errorf("%s: %w", s.Name(), err)
 		}
 		plans[i] = p
-		sr := StepReport{Name: s.Name(), Changes: nonNil(p.Changes), Message: p.Message}
+		sr := StepReport{Name: s.Name(), Changes: nonNil(p.Changes), Message: p.Message, Hint: p.Hint}
 		switch {
 		case p.Skip != "":
 			sr.Status, sr.Message = StatusSkipped, p.Skip

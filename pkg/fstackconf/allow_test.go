@@ -12,7 +12,6 @@ import (
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/fixture"
 	"github.com/photonctl/photonctl/pkg/host"
-	"github.com/photonctl/photonctl/pkg/spec"
 )
 
 // The allow-list follows the PF's driver: on the q35 guest's igb (not
@@ -23,7 +22,7 @@ func TestAllowListFollowsTheDriver(t *testing.T) {
 	t.Run("igb: the VF only", func(t *testing.T) {
 		nl := testNS(t)
 		addLink(t, nl, "enp1s0", "10.0.2.15/24", "10.0.2.2")
-		env := &engine.Env{Host: fixture.Host(t, "q35-igb", "q35-igb-vfs"), NL: nl, Spec: spec.Default()}
+		env := &engine.Env{Host: fixture.Host(t, "q35-igb", "q35-igb-vfs"), NL: nl, Spec: askFstack()}
 		env.Spec.FstackVersion = "1.25"
 		r, err := Render(env, "")
 		if err != nil {
@@ -38,7 +37,7 @@ func TestAllowListFollowsTheDriver(t *testing.T) {
 		addLink(t, nl, "enp1s0", "10.0.2.15/24", "10.0.2.2")
 		h := fixture.Host(t, "q35-igb")
 		writeFile(t, h, "/sys/devices/system/cpu/online", "0-1\n")
-		env := &engine.Env{Host: h, NL: nl, Spec: spec.Default()}
+		env := &engine.Env{Host: h, NL: nl, Spec: askFstack()}
 		env.Spec.FstackVersion, env.Spec.PF, env.Spec.VFs, env.Spec.BindVFIO = "1.25", "enp1s0", 2, true
 		r, err := Render(env, "")
 		if err != nil {
@@ -53,7 +52,7 @@ func TestAllowListFollowsTheDriver(t *testing.T) {
 		addLink(t, nl, "enp1s0", "10.0.2.15/24", "10.0.2.2")
 		h := fixture.Host(t, "q35-igb")
 		writeFile(t, h, "/sys/devices/system/cpu/online", "0-1\n")
-		env := &engine.Env{Host: h, NL: nl, Spec: spec.Default()}
+		env := &engine.Env{Host: h, NL: nl, Spec: askFstack()}
 		env.Spec.FstackVersion, env.Spec.PF = "1.25", "enp1s0"
 		_, err := Render(env, "")
 		if !engine.IsBadInput(err) || !strings.Contains(err.Error(), "enp1s0, which carries the default route") {
@@ -79,7 +78,7 @@ func TestAllowListFollowsTheDriver(t *testing.T) {
 func TestVirtioDefaultRouteIsNeverAllowListed(t *testing.T) {
 	nl := testNS(t)
 	addLink(t, nl, "eth0", "198.18.0.2/15", "198.18.0.1")
-	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4", "fstack-virtio"), NL: nl, Spec: spec.Default()}
+	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4", "fstack-virtio"), NL: nl, Spec: askFstack()}
 	env.Spec.FstackVersion = "1.25"
 	p, err := NewStep().Check(context.Background(), env)
 	if err != nil {
@@ -99,7 +98,7 @@ func TestVirtioDefaultRouteIsNeverAllowListed(t *testing.T) {
 func TestDoctorAllowNeverSuggestsBindingThePF(t *testing.T) {
 	nl := testNS(t)
 	addLink(t, nl, "enp1s0", "10.0.2.15/24", "10.0.2.2")
-	env := &engine.Env{Host: fixture.Host(t, "q35-igb", "q35-igb-vfs"), NL: nl, Spec: spec.Default()}
+	env := &engine.Env{Host: fixture.Host(t, "q35-igb", "q35-igb-vfs"), NL: nl, Spec: askFstack()}
 	env.Spec.FstackVersion = "1.25"
 	withConf(t, env, "[dpdk]\nallow=0000:01:00.0,0000:01:10.0\n")
 	res := runCheck(t, env, CheckAllow)

@@ -23,7 +23,7 @@ func cx4Env(t *testing.T, layers ...string) (*engine.Env, *netlink.Handle) {
 	nl := testNS(t)
 	addLink(t, nl, "ens1f0", "192.168.1.2/24", "192.168.1.1")
 	h := fixture.Host(t, append([]string{"fstack-cx4"}, layers...)...)
-	return &engine.Env{Host: h, NL: nl, Spec: spec.Default()}, nl
+	return &engine.Env{Host: h, NL: nl, Spec: askFstack()}, nl
 }
 
 func TestRenderCX4Golden(t *testing.T) {
@@ -154,7 +154,7 @@ func TestRenderRealLinkPF(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := fixture.Host(t, "fstack-cx4", "fstack-cx4-vfs")
-	env := &engine.Env{Host: h, NL: nl, Spec: spec.Default()}
+	env := &engine.Env{Host: h, NL: nl, Spec: askFstack()}
 	env.Spec.FstackVersion = "1.24"
 	env.Spec.PF = "0000:03:00.0"
 	r, err := Render(env, "")
@@ -167,7 +167,7 @@ func TestRenderRealLinkPF(t *testing.T) {
 func TestRenderNoPF(t *testing.T) {
 	nl := testNS(t)
 	addLink(t, nl, "eth9", "10.1.0.2/24", "")
-	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4"), NL: nl, Spec: spec.Default()}
+	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4"), NL: nl, Spec: askFstack()}
 	if _, err := Render(env, ""); !errors.Is(err, ErrNoPF) {
 		t.Errorf("no default route: err = %v, want ErrNoPF", err)
 	}
@@ -260,7 +260,7 @@ func TestStepSetupTwice(t *testing.T) {
 
 func TestStepSkipsWithoutPF(t *testing.T) {
 	nl := testNS(t)
-	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4"), NL: nl, Spec: spec.Default()}
+	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4"), NL: nl, Spec: askFstack()}
 	p, err := (&Step{}).Check(context.Background(), env)
 	if err != nil {
 		t.Fatal(err)
@@ -287,4 +287,11 @@ func TestRenderLab(t *testing.T) {
 	if _, err := RenderLab("1.24", []string{"03:00"}, "10.99.0.2", "255.255.255.0", "10.99.0.255", "10.99.0.1", "2", nil); err == nil {
 		t.Error("bad PCI address accepted")
 	}
+}
+
+// askFstack is the spec of setup --fstack: the fstack step asked for.
+func askFstack() spec.Spec {
+	s := spec.Default()
+	s.Fstack = true
+	return s
 }

@@ -94,6 +94,13 @@ func (s *Step) Name() string { return engine.StepFstack }
 // given, none carrying the default route) or without an address on it, the
 // step is skipped with the reason: there is nothing to fill [port0] from.
 func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error) {
+	if sp := env.Spec; !sp.Fstack && !sp.LowLatency && !sp.IPv6 && !env.Named(engine.StepFstack) {
+		hint := fmt.Sprintf("--fstack writes %s for the PF (photonctl conf render shows what it would write)", sp.FstackConf)
+		if env.Host.Exists(sp.FstackConf) {
+			hint = fmt.Sprintf("%s exists; --fstack brings it in line with the PF (photonctl doctor --only fstackconf says whether it is)", sp.FstackConf)
+		}
+		return &engine.Plan{Skip: "not asked for (--fstack, --low-latency, --ipv6 or --only fstack)", Hint: hint}, nil
+	}
 	r, err := Render(env, s.FFPath)
 	if errors.Is(err, ErrNoPF) || errors.Is(err, ErrNoAddress) {
 		return &engine.Plan{Skip: err.Error()}, nil

@@ -1,9 +1,7 @@
 package lab
 
 import (
-	"bytes"
 	"context"
-	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,25 +13,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/photonctl/photonctl/pkg/fixture"
 	"github.com/photonctl/photonctl/pkg/fstackconf"
 	"github.com/photonctl/photonctl/pkg/host"
+	"github.com/photonctl/photonctl/pkg/lab/templates"
 	"github.com/photonctl/photonctl/pkg/runner"
 )
 
-//go:embed distros/*.txtar
-var distros embed.FS
-
 // Distros lists the distros a lab root can be made for.
-func Distros() []string {
-	ents, _ := distros.ReadDir("distros")
-	var out []string
-	for _, e := range ents {
-		out = append(out, strings.TrimSuffix(e.Name(), ".txtar"))
-	}
-	sort.Strings(out)
-	return out
-}
+func Distros() []string { return templates.Distros() }
 
 // Defaults of a lab.
 const (
@@ -179,8 +166,7 @@ func (l *Lab) Up(ctx context.Context) (st *State, err error) {
 		return nil, err
 	}
 	c := l.cfg
-	tmpl, err := distros.ReadFile("distros/" + c.Distro + ".txtar")
-	if err != nil {
+	if !templates.Has(c.Distro) {
 		return nil, fmt.Errorf("unknown distro %q; give one of %s", c.Distro, strings.Join(Distros(), ", "))
 	}
 	if c.Engine == "" {
@@ -233,7 +219,7 @@ func (l *Lab) Up(ctx context.Context) (st *State, err error) {
 	if err := l.save(s); err != nil {
 		return s, err
 	}
-	if err := fixture.Unpack(bytes.NewReader(tmpl), root); err != nil {
+	if err := templates.Unpack(c.Distro, root); err != nil {
 		return s, fmt.Errorf("writing the %s lab root: %w", c.Distro, err)
 	}
 	if fsConf != nil {
