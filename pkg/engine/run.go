@@ -356,6 +356,11 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 	if err := save(left); err != nil && !failed {
 		return rep, err
 	}
+	if !failed {
+		if err := saveApplied(env.Host, env.Spec); err != nil {
+			return rep, fmt.Errorf("recording the applied spec in %s: %w", AppliedPath, err)
+		}
+	}
 	return rep, nil
 }
 
