@@ -37,7 +37,7 @@ STATIC_CC ?= musl-gcc
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-.PHONY: build static man install package test unit lint demo bench fstack fuzz clean e2e e2e-deps
+.PHONY: build static man install package test unit lint crashtest demo bench fstack fuzz clean e2e e2e-deps
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/photonctl
@@ -48,6 +48,13 @@ test: lint unit
 unit:
 	$(GO) test -count=1 ./...
 	cd $(ECHOCOMPARE) && $(GO) test -count=1 ./...
+
+## crashtest: setup killed at each of its changes in turn on fixture hosts,
+## then the next run and rollback checked (needs root: network namespaces)
+crashtest:
+	@log=$$(mktemp); status=0; \
+	  PHOTONCTL_CRASHTEST=all $(GO) test -count=1 -timeout 20m -run '^TestCrashAtEveryWrite$$' -v ./cmd/photonctl >$$log 2>&1 || status=$$?; \
+	  grep -E '^(\s*---|ok|FAIL|PASS)|kill points|crash_test|needs root' $$log; rm -f $$log; exit $$status
 
 $(GOBIN)/staticcheck:
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
