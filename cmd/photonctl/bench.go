@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -63,7 +61,7 @@ precision).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Addr, "addr", "", "the echo server's `HOST:PORT` (required)")
+	f.StringVar(&opts.Addr, "addr", "", "the echo server's `HOST:PORT` (required; 10.99.0.1:8080, [::1]:8080, localhost:8080; :8080 is 127.0.0.1:8080)")
 	f.StringVar(&opts.Mode, "mode", dataplane.ModePingPong, "`MODE`: pingpong or streaming")
 	f.IntVar(&opts.Conns, "conns", 100, "open `N` connections")
 	f.IntVar(&opts.Size, "size", dataplane.DefaultBuffer, "message size in `BYTES`")
@@ -76,15 +74,11 @@ func (o *benchEchoOptions) config() (dataplane.BenchConfig, error) {
 	if o.Addr == "" {
 		return dataplane.BenchConfig{}, usageError("--addr is required: give the echo server's HOST:PORT, such as 10.99.0.1:8080")
 	}
-	ta, err := net.ResolveTCPAddr("tcp", o.Addr)
+	ap, err := dataplane.ParseDial(o.Addr)
 	if err != nil {
-		return dataplane.BenchConfig{}, usageError("--addr %q: %v; give HOST:PORT", o.Addr, err)
+		return dataplane.BenchConfig{}, usageError("--addr %q: %v; give HOST:PORT such as 10.99.0.1:8080 or [::1]:8080", o.Addr, err)
 	}
-	ip, ok := netip.AddrFromSlice(ta.IP)
-	if !ok || ta.Port == 0 {
-		return dataplane.BenchConfig{}, usageError("--addr %q: give HOST:PORT with a port", o.Addr)
-	}
-	c := dataplane.BenchConfig{Addr: netip.AddrPortFrom(ip.Unmap(), uint16(ta.Port)), Mode: o.Mode, Conns: o.Conns,
+	c := dataplane.BenchConfig{Addr: ap, Mode: o.Mode, Conns: o.Conns,
 		Size: o.Size, Duration: o.Duration, Warmup: o.Warmup}
 	if err := c.Validate(); err != nil {
 		return c, withCode(ExitUsage, err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -161,6 +162,54 @@ func TestBenchTextOutput(t *testing.T) {
 	for _, w := range []string{"streaming, 4 conns x 512 B", "round trip (us)  p50", "0 mismatched, 0 of 4 connections lost"} {
 		if !strings.Contains(r.out, w) {
 			t.Errorf("output lacks %q:\n%s", w, r.out)
+		}
+	}
+}
+
+// run echo on [::1] and bench echo against it, through the CLI: both used to
+// panic (As4 on an IPv6 address). Real TCP over ::1.
+func TestRunAndBenchEchoOverIPv6(t *testing.T) {
+	if l, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 on the loopback interface (%v): cannot test [::1]", err)
+	} else {
+		l.Close()
+	}
+	p := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	p.Env = append(os.Environ(), "PHOTONCTL_HELPER=1", "PHOTONCTL_ARGS="+strings.Join([]string{"run", "echo", "--engine", "kernel", "--listen", "[::1]:0", "--stats-interval", "0"}, "\x1f"))
+	out, _ := p.StdoutPipe()
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Process.Kill(); p.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	_, rest, ok := strings.Cut(line, "kernel engine listening on ")
+	addr, _, _ := strings.Cut(rest, " ")
+	if err != nil || !ok || !strings.HasPrefix(addr, "[::1]:") {
+		t.Fatalf("run echo said %q, %v", line, err)
+	}
+	r := photonctl(t, "bench", "echo", "--addr", addr, "--conns", "3", "--duration", "200ms", "--warmup", "0s")
+	if r.code != 0 || !strings.Contains(r.out, "0 mismatched, 0 of 3 connections lost") {
+		t.Fatalf("bench echo --addr %s: exit %d\n%s%s", addr, r.code, r.out, r.err)
+	}
+}
+
+// The listen and server addresses Go's net package takes are taken.
+func TestEchoAddressForms(t *testing.T) {
+	for in, want := range map[string]string{":8080": "0.0.0.0:8080", "[::1]:8080": "[::1]:8080", "10.99.0.1:8080": "10.99.0.1:8080"} {
+		c, err := (&runEchoOptions{Listen: in, Buffer: 512, Engine: "kernel"}).config()
+		if err != nil || c.Listen.String() != want {
+			t.Errorf("--listen %s: %v, %v; want %s", in, c.Listen, err, want)
+		}
+	}
+	for in, want := range map[string]string{":8080": "127.0.0.1:8080", "[::1]:8080": "[::1]:8080"} {
+		c, err := (&benchEchoOptions{Addr: in, Mode: "pingpong", Conns: 1, Size: 1, Duration: time.Second}).config()
+		if err != nil || c.Addr.String() != want {
+			t.Errorf("--addr %s: %v, %v; want %s", in, c.Addr, err, want)
+		}
+	}
+	for _, args := range [][]string{{"run", "echo", "--listen", "localhost"}, {"bench", "echo", "--addr", "[::1]"}} {
+		if r := photonctl(t, args...); r.code != ExitUsage || !strings.Contains(r.err, "HOST:PORT") && !strings.Contains(r.err, "ADDR:PORT") {
+			t.Errorf("%v: exit %d %s", args, r.code, r.err)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -84,7 +85,18 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 			return err
 		}
 	} else {
-		printDoctor(g.Out, rep)
+		if g.Verbose {
+			asked := "nothing beyond the defaults"
+			if a := s.Asked(); len(a) > 0 {
+				asked = strings.Join(a, " ")
+			}
+			from := "no --config"
+			if g.Config != "" {
+				from = g.Config
+			}
+			fmt.Fprintf(g.Out, "host root %s; spec (%s): %s\n", env.Host.Root(), from, asked)
+		}
+		printDoctor(g.Out, rep, g.Verbose)
 	}
 	if rep.Failed() {
 		return withCode(ExitFailure, nil)
@@ -92,7 +104,9 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 	return nil
 }
 
-func printDoctor(w io.Writer, r *doctor.Report) {
+// printDoctor prints the report. verbose (-v) prints every skip on its own
+// line, the fix of any result that has one, and how long each check took.
+func printDoctor(w io.Writer, r *doctor.Report, verbose bool) {
 	group := ""
 	for i := 0; i < len(r.Checks); i++ {
 		c := r.Checks[i]
@@ -101,8 +115,12 @@ func printDoctor(w io.Writer, r *doctor.Report) {
 			fmt.Fprintf(w, "%s\n", doctor.GroupTitles[group])
 		}
 		fmt.Fprintf(w, "  %-4s %-28s %s\n", c.Status, c.ID, c.Detail)
-		if c.Fix != "" && (c.Status == doctor.Warn || c.Status == doctor.Fail) {
+		if c.Fix != "" && (verbose || c.Status == doctor.Warn || c.Status == doctor.Fail) {
 			fmt.Fprintf(w, "       fix: %s\n", c.Fix)
+		}
+		if verbose {
+			fmt.Fprintf(w, "       took %s\n", c.Elapsed.Round(time.Microsecond))
+			continue
 		}
 		// Skips of one group for one reason are said once.
 		var same []string

@@ -208,3 +208,54 @@ func TestJoinTapArgv(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A typo one level down exits 2 with a suggestion, as the top level does; a
+// group given no argument still prints its help and exits 0.
+func TestSubcommandTypoExitsTwo(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lab", "dwon"}, "down"},
+		{[]string{"run", "ech"}, "echo"},
+		{[]string{"conf", "rendr"}, "render"},
+		{[]string{"bench", "ecko"}, "echo"},
+		{[]string{"setpu"}, "setup"},
+	} {
+		r := photonctl(t, c.args...)
+		if r.code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d\n%s%s", c.args, r.code, ExitUsage, r.out, r.err)
+		}
+		if !strings.Contains(r.err, "unknown command") || !strings.Contains(r.err, "Did you mean this?\n\t"+c.want) {
+			t.Errorf("%v: stderr does not suggest %q:\n%s", c.args, c.want, r.err)
+		}
+	}
+	r := photonctl(t, "lab")
+	if r.code != 0 || !strings.Contains(r.out, "Available Commands") {
+		t.Errorf("lab without a subcommand: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+}
+
+// An empty --root (say, an unset variable) is refused, not taken as /; a YAML value
+// of the wrong type names its key.
+func TestEmptyRootAndYAMLTypeErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--root", "", "setup", "--dry-run", "--hugepages", "1"},
+		{"--root=", "doctor"},
+		{"--root", " ", "rollback", "--list"},
+	} {
+		r := photonctl(t, args...)
+		if r.code != ExitUsage || !strings.Contains(r.err, "--root") || !strings.Contains(r.err, "give a directory") {
+			t.Errorf("%q: exit %d\n%s%s", args, r.code, r.out, r.err)
+		}
+	}
+	h := fixture.Host(t, "base-centos7-2node", "hp-mounted")
+	cfg := filepath.Join(t.TempDir(), "host.yaml")
+	if err := os.WriteFile(cfg, []byte("hugepages: 64\nvfs: four\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := photonctl(t, "--root", h.Root(), "--config", cfg, "setup", "--dry-run")
+	if r.code != ExitUsage || !strings.Contains(r.err, `line 2: key vfs: "four" is not a whole number`) {
+		t.Errorf("exit %d\n%s", r.code, r.err)
+	}
+}

@@ -37,6 +37,11 @@ type globalOptions struct {
 func (g *globalOptions) JSON() bool { return g.Output == "json" }
 
 func (g *globalOptions) validate() error {
+	if strings.TrimSpace(g.Root) == "" {
+		// An empty --root (an unset variable in --root "$LAB") must not
+		// silently mean this machine's own /.
+		return usageError("--root %q: give a directory, or --root / for this machine itself", g.Root)
+	}
 	switch g.Output {
 	case "text", "json":
 	default:
@@ -105,6 +110,8 @@ up every file it replaces, and picks up after the reboot it asks for.`,
   photonctl setup --hugepages 5120 --vfs 4 --yes
   photonctl doctor
   photonctl --root /var/lib/photonctl/lab/root setup --hugepages 64 --yes`,
+		// --version prints the version stamped at build time (see version).
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -115,17 +122,58 @@ up every file it replaces, and picks up after the reboot it asks for.`,
 	root.SetOut(g.Out)
 	root.SetErr(g.Err)
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.Root, "root", "/", "work on the host whose filesystem is under `DIR`")
+	pf.StringVar(&g.Root, "root", "/", "work on the host whose filesystem is under `DIR` (never empty; / is this machine)")
 	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text or json")
 	pf.StringVar(&g.Config, "config", "", "read the host spec from a YAML `FILE` (flags override it)")
-	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "say more")
+	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "say more: setup shows the changes of steps already in place; doctor prints the root and spec it checks against, every skip, every fix and how long each check took")
 
 	root.AddCommand(newSetupCmd(g, nil), newDoctorCmd(g, nil), newRollbackCmd(g), newLabCmd(g), newVersionCmd(g))
 	moreCommands(root, g)
+	strictGroups(root)
+	addCompletions(root, g)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(ExitUsage, fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
 	return root
+}
+
+// strictGroups makes every command that only groups others (lab, run, bench,
+// conf) refuse an argument that names none of them, as the top level does:
+// cobra would print the help and exit 0, so `photonctl lab dwon` in a
+// teardown script would "succeed". Without an argument the group prints its
+// help and exits 0.
+func strictGroups(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		strictGroups(sub)
+	}
+	if c.HasParent() && c.HasSubCommands() && !c.Runnable() {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			return unknownSubcommand(cmd, args[0])
+		}
+		c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	}
+}
+
+// unknownSubcommand is cobra's own top-level message, one level down: exit 2.
+func unknownSubcommand(c *cobra.Command, arg string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", arg, c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's default, set only on the root
+	}
+	if s := c.SuggestionsFor(arg); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	var names []string
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	msg += fmt.Sprintf("\n\nthe commands of %s are: %s (see %s --help)", c.CommandPath(), strings.Join(names, ", "), c.CommandPath())
+	return withCode(ExitUsage, errors.New(msg))
 }
 
 // Main runs photonctl with args and returns the exit code.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -77,7 +76,7 @@ prints the totals.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Engine, "engine", dataplane.EngineAuto, "dataplane `ENGINE`: auto, fstack or kernel")
 	f.StringVar(&opts.Conf, "conf", "/etc/f-stack.conf", "F-Stack's config `FILE` (fstack engine)")
-	f.StringVar(&opts.Listen, "listen", "0.0.0.0:8080", "listen on `ADDR:PORT`")
+	f.StringVar(&opts.Listen, "listen", "0.0.0.0:8080", "listen on `ADDR:PORT` (10.99.0.1:8080, [::1]:8080, localhost:8080; :8080 is 0.0.0.0:8080)")
 	f.IntVar(&opts.Buffer, "buffer", dataplane.DefaultBuffer, "read at most `BYTES` at a time and echo them")
 	f.StringVar(&opts.TapBridge, "tap-bridge", "", "fstack engine on DPDK's tap device: join "+tapIface+" to `BRIDGE` once it exists (the lab's is plab-br)")
 	f.DurationVar(&opts.StatsInterval, "stats-interval", time.Second, "print counters every `DURATION` (0: only the totals)")
@@ -85,9 +84,9 @@ prints the totals.`,
 }
 
 func (o *runEchoOptions) config() (dataplane.Config, error) {
-	ap, err := netip.ParseAddrPort(o.Listen)
+	ap, err := dataplane.ParseListen(o.Listen)
 	if err != nil {
-		return dataplane.Config{}, usageError("--listen %q: give ADDR:PORT such as 0.0.0.0:8080 (%v)", o.Listen, err)
+		return dataplane.Config{}, usageError("--listen %q: %v; give ADDR:PORT such as 0.0.0.0:8080, [::1]:8080 or :8080", o.Listen, err)
 	}
 	if o.Buffer < 1 || o.Buffer > dataplane.MaxBuffer {
 		return dataplane.Config{}, usageError("--buffer %d: give 1 to %d bytes", o.Buffer, dataplane.MaxBuffer)

@@ -124,24 +124,19 @@ func Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	addr := cfg.Addr.Addr().Unmap()
-	family := syscall.AF_INET
-	raw4 := addr.As4()
-	b := raw4[:]
-	if addr.Is6() {
-		family = syscall.AF_INET6
-		raw16 := addr.As16()
-		b = raw16[:]
+	sa, err := toSockaddr(cfg.Addr.Addr())
+	if err != nil {
+		return nil, fmt.Errorf("bench client for %s: %w", cfg.Addr, err)
 	}
 	mode := C.PC_LG_PINGPONG
 	if cfg.Mode == ModeStreaming {
 		mode = C.PC_LG_STREAMING
 	}
-	cb := C.CBytes(b)
+	cb := C.CBytes(sa.addr)
 	defer C.free(cb)
 	var errno C.int
 	var what *C.char
-	g := C.pc_lg_new(C.int(family), (*C.uchar)(cb), C.int(cfg.Addr.Port()), C.int(cfg.Conns), C.int(cfg.Size), C.int(mode), &errno, &what)
+	g := C.pc_lg_new(C.int(sa.family), (*C.uchar)(cb), C.uint(sa.scope), C.int(cfg.Addr.Port()), C.int(cfg.Conns), C.int(cfg.Size), C.int(mode), &errno, &what)
 	if g == nil {
 		return nil, fmt.Errorf("bench client for %s: %s: %w", cfg.Addr, C.GoString(what), syscall.Errno(errno))
 	}

@@ -20,10 +20,11 @@ typedef struct pc_echo_stats {
 
 typedef struct pc_echo pc_echo;
 
-/* pc_echo_new binds and listens on addr (4 or 16 bytes, by family) and
- * port. It returns NULL and sets *err to an errno and *what to the call that
+/* pc_echo_new binds and listens on addr (4 bytes for AF_INET, 16 for
+ * AF_INET6, with scope the interface index of a link-local address, else 0)
+ * and port. It returns NULL and sets *err to an errno and *what to the call that
  * failed. *bound_port is the port bound (for port 0). */
-pc_echo *pc_echo_new(int family, const unsigned char *addr, int port, int buffer,
+pc_echo *pc_echo_new(int family, const unsigned char *addr, unsigned int scope, int port, int buffer,
 		     int *bound_port, int *err, const char **what);
 /* pc_echo_run runs the loop until pc_echo_stop; it returns 0 or an errno. */
 int pc_echo_run(pc_echo *e);

@@ -34,7 +34,7 @@ struct pc_echo {
 #define ADD(field, n) __atomic_fetch_add(&e->st.field, (uint64_t)(n), __ATOMIC_RELAXED)
 #define SUB(field, n) __atomic_fetch_sub(&e->st.field, (uint64_t)(n), __ATOMIC_RELAXED)
 
-pc_echo *pc_echo_new(int family, const unsigned char *addr, int port, int buffer,
+pc_echo *pc_echo_new(int family, const unsigned char *addr, unsigned int scope, int port, int buffer,
 		     int *bound_port, int *err, const char **what)
 {
 	pc_echo *e = calloc(1, sizeof(*e));
@@ -59,6 +59,7 @@ pc_echo *pc_echo_new(int family, const unsigned char *addr, int port, int buffer
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
 		memcpy(&s6->sin6_addr, addr, 16);
+		s6->sin6_scope_id = scope;
 		sl = sizeof(*s6);
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;

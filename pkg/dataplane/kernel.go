@@ -20,19 +20,15 @@ type kernelLoop struct{ e *C.pc_echo }
 
 func startKernel(cfg Config) (backend, netip.AddrPort, error) {
 	addr := cfg.Listen.Addr().Unmap()
-	family := syscall.AF_INET
-	raw := addr.As4()
-	b := raw[:]
-	if addr.Is6() {
-		family = syscall.AF_INET6
-		r16 := addr.As16()
-		b = r16[:]
+	sa, err := toSockaddr(addr)
+	if err != nil {
+		return nil, netip.AddrPort{}, &ListenError{Addr: cfg.Listen, Call: "address", Err: err}
 	}
-	cb := C.CBytes(b)
+	cb := C.CBytes(sa.addr)
 	defer C.free(cb)
 	var port, errno C.int
 	var what *C.char
-	e := C.pc_echo_new(C.int(family), (*C.uchar)(cb), C.int(cfg.Listen.Port()), C.int(cfg.Buffer), &port, &errno, &what)
+	e := C.pc_echo_new(C.int(sa.family), (*C.uchar)(cb), C.uint(sa.scope), C.int(cfg.Listen.Port()), C.int(cfg.Buffer), &port, &errno, &what)
 	if e == nil {
 		err := syscall.Errno(errno)
 		return nil, netip.AddrPort{}, &ListenError{Addr: cfg.Listen, Call: C.GoString(what), Err: err}

@@ -75,7 +75,7 @@ static void conn_lost(pc_lg *g, lg_conn *c, int err)
 	g->alive--;
 }
 
-pc_lg *pc_lg_new(int family, const unsigned char *addr, int port, int conns, int size, int mode,
+pc_lg *pc_lg_new(int family, const unsigned char *addr, unsigned int scope, int port, int conns, int size, int mode,
 		 int *err, const char **what)
 {
 	pc_lg *g = calloc(1, sizeof(*g));
@@ -126,6 +126,7 @@ pc_lg *pc_lg_new(int family, const unsigned char *addr, int port, int conns, int
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
 		memcpy(&s6->sin6_addr, addr, 16);
+		s6->sin6_scope_id = scope;
 		sl = sizeof(*s6);
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;

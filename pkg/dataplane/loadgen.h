@@ -37,7 +37,9 @@ typedef struct pc_lg_stats {
 
 typedef struct pc_lg pc_lg;
 
-pc_lg *pc_lg_new(int family, const unsigned char *addr, int port, int conns, int size, int mode,
+/* pc_lg_new connects conns connections to addr (4 bytes for AF_INET, 16 for
+ * AF_INET6, scope the interface index of a link-local address, else 0). */
+pc_lg *pc_lg_new(int family, const unsigned char *addr, unsigned int scope, int port, int conns, int size, int mode,
 		 int *err, const char **what);
 int pc_lg_run(pc_lg *g);
 void pc_lg_phase(pc_lg *g, int phase);

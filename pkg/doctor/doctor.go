@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/photonctl/photonctl/pkg/engine"
 )
@@ -55,6 +56,8 @@ type Result struct {
 	Detail string `json:"detail"`
 	// Fix is a command or an edit; required for warn and fail.
 	Fix string `json:"fix,omitempty"`
+	// Elapsed is how long the check that gave this result ran (doctor -v).
+	Elapsed time.Duration `json:"-"`
 }
 
 // Check is one check. Run returns one result or several (one per NUMA node,
@@ -131,8 +134,11 @@ func runOne(ctx context.Context, env *engine.Env, c Check) (out []Result) {
 				Fix: "report this as a photonctl bug, with the output of photonctl doctor -v"}}
 		}
 	}()
+	start := time.Now()
 	res := c.Run(ctx, env)
+	took := time.Since(start)
 	for i := range res {
+		res[i].Elapsed = took
 		if res[i].ID == "" {
 			res[i].ID = c.ID
 		}

@@ -20,6 +20,24 @@ var (
 
 func (v Version) String() string { return fmt.Sprintf("1.%d", v.Minor) }
 
+// Versions lists the releases photonctl knows the keys of, oldest first.
+func Versions() []Version {
+	var out []Version
+	for m := Oldest.Minor; m <= Newest.Minor; m++ {
+		out = append(out, Version{m})
+	}
+	return out
+}
+
+// VersionList is Versions as "1.21, 1.22, ..." for messages.
+func VersionList() string {
+	var s []string
+	for _, v := range Versions() {
+		s = append(s, v.String())
+	}
+	return strings.Join(s, ", ")
+}
+
 // ParseVersion reads "1.24" (a third part, "1.21.6", is allowed and ignored).
 func ParseVersion(s string) (Version, error) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "v")

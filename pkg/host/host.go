@@ -20,6 +20,8 @@ type Host struct {
 	// dirs caches folders resolved inside the root (host path -> host
 	// path), only those that exist: doctor reads thousands of sysfs files.
 	dirs sync.Map
+	// kernel, when set, plays the kernel behind sysfs writes (tests).
+	kernel SysfsKernel
 }
 
 // New returns the host whose filesystem is under root. The root must be an

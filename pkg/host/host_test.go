@@ -214,3 +214,46 @@ func TestMissingFolderIsNotRemembered(t *testing.T) {
 		t.Errorf("after the link appeared: Path = %s, want it under /run", p)
 	}
 }
+
+// drivers_probe on this machine's real sysfs, with the address of a PCI
+// device that already has a driver: the kernel does nothing for it (a bound
+// device is not probed again) and the write succeeds, but the attribute is a
+// write-only trigger: reading it fails even for root. WriteSysfs must not
+// read it back.
+func TestWriteSysfsNeverReadsBackATrigger(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to write /sys/bus/pci/drivers_probe")
+	}
+	links, _ := filepath.Glob("/sys/bus/pci/devices/*/driver")
+	if len(links) == 0 {
+		t.Skip("needs a PCI device bound to a driver in /sys/bus/pci/devices")
+	}
+	if _, err := os.ReadFile("/sys/bus/pci/drivers_probe"); !errors.Is(err, os.ErrPermission) {
+		t.Fatalf("reading drivers_probe: %v, want permission denied (the kernel's write-only trigger)", err)
+	}
+	addr := filepath.Base(filepath.Dir(links[0]))
+	h, err := New("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.WriteSysfs(context.Background(), "/sys/bus/pci/drivers_probe", addr, 5*time.Second)
+	if errors.Is(err, syscall.EROFS) {
+		t.Skip("needs a writable /sys: " + err.Error())
+	}
+	if err != nil || got != "" {
+		t.Fatalf("WriteSysfs(drivers_probe, %s) = %q, %v; want no read back", addr, got, err)
+	}
+	if _, err := os.Readlink(links[0]); err != nil {
+		t.Errorf("%s lost its driver: %v", addr, err)
+	}
+	for _, p := range []string{"/sys/bus/pci/drivers/igbvf/unbind", "/x/bind", "/x/new_id", "/x/remove_id", "/sys/bus/pci/drivers_probe"} {
+		if !WriteOnly(p) {
+			t.Errorf("WriteOnly(%s) = false", p)
+		}
+	}
+	for _, p := range []string{"/x/driver_override", "/x/sriov_numvfs", "/x/nr_hugepages"} {
+		if WriteOnly(p) {
+			t.Errorf("WriteOnly(%s) = true", p)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 	"time"
 )
@@ -29,9 +30,38 @@ func (e *SysfsError) Error() string {
 
 func (e *SysfsError) Unwrap() error { return e.Err }
 
+// writeOnly are the sysfs attributes that are triggers, not values: the
+// kernel gives them no show method, so opening one for reading fails (even
+// for root), and after a successful unbind the device's driver link that led
+// to the file is gone. Their effect is verified elsewhere (the driver link,
+// the device folder).
+var writeOnly = map[string]bool{
+	"bind": true, "unbind": true, "new_id": true, "remove_id": true,
+	"drivers_probe": true, "rescan": true, "remove": true, "reset": true,
+}
+
+// WriteOnly reports whether the sysfs attribute at p is a write-only
+// trigger (bind, unbind, new_id, remove_id, drivers_probe, rescan, remove,
+// reset), which WriteSysfs never reads back.
+func WriteOnly(p string) bool { return writeOnly[path.Base(p)] }
+
+// SysfsKernel plays the kernel behind sysfs attributes on a fixture tree, in
+// tests: Store runs for a write (the attribute's store method: the value
+// lands and takes its effect, or an errno comes back), Show for a read back
+// (its show method; a write-only trigger has none, and fails). With a
+// kernel set, WriteSysfs goes through it instead of the files.
+type SysfsKernel interface {
+	Store(p, value string) error
+	Show(p string) (string, error)
+}
+
+// PlayKernel makes WriteSysfs on h go through k; for tests on a fixture root.
+func (h *Host) PlayKernel(k SysfsKernel) { h.kernel = k }
+
 // WriteSysfs writes value to a sysfs attribute in place (never by rename, which
 // sysfs refuses), bounded by timeout (DefaultSysfsTimeout when zero) and ctx,
-// and returns what the attribute reads back afterwards. The write happens in a
+// and returns what the attribute reads back afterwards; a write-only trigger
+// (WriteOnly) is not read back, and "" is returned for it. The write happens in a
 // goroutine: if it blocks past the bound the goroutine is left behind, which
 // is the only thing one can do with a write the kernel does not finish.
 func (h *Host) WriteSysfs(ctx context.Context, p, value string, timeout time.Duration) (string, error) {
@@ -40,7 +70,12 @@ func (h *Host) WriteSysfs(ctx context.Context, p, value string, timeout time.Dur
 	}
 	full := h.Path(p)
 	done := make(chan error, 1)
+	k := h.kernel
 	go func() {
+		if k != nil {
+			done <- k.Store(p, value)
+			return
+		}
 		f, err := os.OpenFile(full, os.O_WRONLY|os.O_TRUNC, 0)
 		if err != nil {
 			done <- err
@@ -68,7 +103,19 @@ func (h *Host) WriteSysfs(ctx context.Context, p, value string, timeout time.Dur
 	case <-ctx.Done():
 		return "", &SysfsError{Path: p, Value: value, Err: ctx.Err()}
 	}
-	got, err := h.ReadString(p)
+	// A write can change the tree (a driver link gone, VFs made): forget
+	// the folders resolved so far.
+	h.dirs.Clear()
+	if WriteOnly(p) {
+		return "", nil
+	}
+	var got string
+	var err error
+	if k != nil {
+		got, err = k.Show(p)
+	} else {
+		got, err = h.ReadString(p)
+	}
 	if err != nil {
 		return "", &SysfsError{Path: p, Value: value, Err: fmt.Errorf("reading it back: %w", err)}
 	}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 )
@@ -43,4 +44,24 @@ func CopyFlag(dst *Spec, src *Spec, flag string) bool {
 		}
 	}
 	return false
+}
+
+// Asked lists the fields of s that differ from Default, as "key=value" in
+// field order: what the spec asks for.
+func (s Spec) Asked() []string {
+	d := Default()
+	sv, dv := reflect.ValueOf(s), reflect.ValueOf(d)
+	var out []string
+	for _, f := range Fields() {
+		a, b := sv.Field(f.idx), dv.Field(f.idx)
+		if reflect.DeepEqual(a.Interface(), b.Interface()) {
+			continue
+		}
+		v := a.Interface()
+		if l, ok := v.([]string); ok {
+			v = strings.Join(l, ",")
+		}
+		out = append(out, f.Key+"="+fmt.Sprint(v))
+	}
+	return out
 }

@@ -90,6 +90,10 @@ func Parse(r io.Reader) (Spec, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return s, typeError(b, te)
+		}
 		return s, &Error{Msg: "config: " + tidyYAMLError(err)}
 	}
 	var extra any
@@ -108,6 +112,64 @@ func tidyYAMLError(err error) string {
 		return fmt.Sprintf("line %s: unknown key %q; the keys are: %s", m[1], m[2], strings.Join(Keys(), ", "))
 	}
 	return msg
+}
+
+var yamlTypeRe = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
+
+// typeError names the key of every value of the wrong type ("vfs: four"):
+// yaml.v3 gives only the line and the Go type.
+func typeError(doc []byte, te *yaml.TypeError) error {
+	type pair struct {
+		line int
+		key  string
+	}
+	var pairs []pair
+	var root yaml.Node
+	if yaml.Unmarshal(doc, &root) == nil && len(root.Content) == 1 && root.Content[0].Kind == yaml.MappingNode {
+		m := root.Content[0].Content
+		for i := 0; i+1 < len(m); i += 2 {
+			pairs = append(pairs, pair{m[i].Line, m[i].Value})
+		}
+	}
+	var msgs []string
+	for _, e := range te.Errors {
+		sm := yamlTypeRe.FindStringSubmatch(e)
+		if sm == nil {
+			msgs = append(msgs, tidyYAMLError(errors.New(e)))
+			continue
+		}
+		n, _ := strconv.Atoi(sm[1])
+		key := "?"
+		for _, p := range pairs {
+			if p.line <= n {
+				key = p.key
+			}
+		}
+		what := fmt.Sprintf("%q", sm[3])
+		switch {
+		case sm[2] == "seq":
+			what = "a list"
+		case sm[2] == "map":
+			what = "a mapping"
+		}
+		msgs = append(msgs, fmt.Sprintf("line %d: key %s: %s is not %s", n, key, what, goTypeWords(sm[4])))
+	}
+	return &Error{Msg: "config: " + strings.Join(msgs, "; ")}
+}
+
+// goTypeWords says a Go type of the spec in words.
+func goTypeWords(t string) string {
+	switch t {
+	case "int":
+		return "a whole number"
+	case "bool":
+		return "true or false"
+	case "string":
+		return "a string"
+	case "[]string":
+		return "a list of strings (- item per line, or [a, b])"
+	}
+	return "a " + t
 }
 
 var pciRe = regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)

@@ -20,7 +20,11 @@ func TestParseRejects(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"hugepage: 64\n", `line 1: unknown key "hugepage"`},
 		{"hugepages: -5\n", "hugepages: -5 is not a page count"},
-		{"hugepages: many\n", "cannot unmarshal"},
+		{"hugepages: many\n", `line 1: key hugepages: "many" is not a whole number`},
+		// Type errors name the key, also inside a list and after other keys.
+		{"vfs: 4\npci_realloc: maybe\n", `line 2: key pci_realloc: "maybe" is not true or false`},
+		{"iommu_args:\n  - [a]\nvfs: 2\n", "key iommu_args:"},
+		{"pf: eth0\nvfs: four\nhugepages: x\n", `line 2: key vfs: "four" is not a whole number; line 3: key hugepages:`},
 		{"vfs: 99999\n", "vfs: 99999 is not a VF count"},
 		{"hugepage_size: 4M\n", `"4M" is not a hugepage size`},
 		{"names: rename\n", "give keep, scripts or none"},

@@ -99,6 +99,7 @@ func checkNumVFs(ctx context.Context, env *engine.Env) []doctor.Result {
 		return skip
 	}
 	sel, err := SelectPFs(pfs, env.Spec.PF)
+	err = ExplainPF(env.Host, err)
 	if err != nil {
 		fix := "give the PF with --pf IFACE or pf: in the host spec"
 		if errors.Is(err, ErrNoSRIOV) {

@@ -1,7 +1,6 @@
 package sriov
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,13 +14,17 @@ import (
 	"github.com/photonctl/photonctl/pkg/host"
 )
 
-// kernel plays the kernel's part on a fixture tree. Every write goes to the
-// fixture file through the real host.WriteSysfs (in place, read back); then,
-// as the kernel would, a write to sriov_numvfs makes the virtfnN links, the VF
-// folders and their netdevs appear one by one in a goroutine (or never, or
-// the write fails with an errno), and drivers_probe rebinds a VF whose
-// driver_override names a driver. The wait loop in the step is the real one:
-// it polls the tree while the goroutine fills it.
+// kernel plays the kernel's part on a fixture tree, behind the real
+// host.WriteSysfs (host.PlayKernel): a write lands in the fixture file and
+// takes its effect inside the write, as the kernel's store method does; a
+// write to sriov_numvfs makes the virtfnN links, the VF folders and their
+// netdevs appear one by one in a goroutine (or never, or the write fails
+// with an errno); unbind detaches the driver (the device's driver link and
+// its netdevs go, so .../driver/unbind no longer exists), and drivers_probe
+// binds a VF whose driver_override names a loaded driver. Write-only
+// triggers (unbind, bind, new_id, remove_id, drivers_probe) cannot be read,
+// as on a real kernel. The wait loop in the step is the real one: it polls
+// the tree while the goroutine fills it.
 type kernel struct {
 	t *testing.T
 	h *host.Host
@@ -34,6 +37,9 @@ type kernel struct {
 	noNetdev bool
 	// delay between VFs appearing.
 	delay time.Duration
+	// vfioRefuses: vfio-pci is loaded but its probe fails (no IOMMU group,
+	// the IOMMU off), so drivers_probe leaves a VF without a driver.
+	vfioRefuses bool
 
 	mu     sync.Mutex
 	writes []string // "path=value", in order
@@ -43,13 +49,14 @@ type kernel struct {
 func newKernel(t *testing.T, h *host.Host) *kernel {
 	k := &kernel{t: t, h: h, delay: 20 * time.Millisecond}
 	t.Cleanup(k.wg.Wait)
+	h.PlayKernel(k)
 	return k
 }
 
-// step returns a step writing through the kernel, with short bounds.
+// step returns a step with short bounds; its writes reach the kernel
+// through host.WriteSysfs.
 func (k *kernel) step() *Step {
 	s := NewStep()
-	s.write = k.write
 	s.WaitTimeout = 3 * time.Second
 	s.Poll = 5 * time.Millisecond
 	return s
@@ -61,17 +68,32 @@ func (k *kernel) Writes() []string {
 	return append([]string(nil), k.writes...)
 }
 
-func (k *kernel) write(ctx context.Context, h *host.Host, p, value string, timeout time.Duration) (string, error) {
+// open opens the attribute the way the kernel's VFS does: every link on
+// the way followed as it is now (a driver link removed by an unbind is
+// gone), never through a cache.
+func (k *kernel) open(p string) (*os.File, error) {
+	return os.OpenFile(filepath.Join(k.h.Root(), p), os.O_WRONLY|os.O_TRUNC, 0)
+}
+
+// Store is the attribute's store method.
+func (k *kernel) Store(p, value string) error {
 	k.mu.Lock()
 	k.writes = append(k.writes, p+"="+value)
 	k.mu.Unlock()
 	base := filepath.Base(p)
 	if base == "sriov_numvfs" && k.fail != 0 && value != "0" {
-		return "", &host.SysfsError{Path: p, Value: value, Err: k.fail}
+		return k.fail
 	}
-	got, err := h.WriteSysfs(ctx, p, value, timeout)
+	f, err := k.open(p)
 	if err != nil {
-		return got, err
+		return err
+	}
+	_, err = f.WriteString(value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
 	}
 	switch base {
 	case "sriov_numvfs":
@@ -86,13 +108,53 @@ func (k *kernel) write(ctx context.Context, h *host.Host, p, value string, timeo
 			}()
 		}
 	case "drivers_probe":
+		if !k.h.Exists(PCIDevices + "/" + value) {
+			return syscall.ENODEV
+		}
 		k.probe(value)
 	case "unbind":
+		// The kernel detaches the device only from the driver whose
+		// folder the write went to.
+		drv, err := filepath.EvalSymlinks(filepath.Dir(filepath.Join(k.h.Root(), p)))
+		if err != nil {
+			return err
+		}
 		dev := PCIDevices + "/" + value
-		k.must(os.Remove(h.Path(dev + "/driver")))
-		k.must(os.RemoveAll(h.Path(dev + "/net")))
+		cur, err := filepath.EvalSymlinks(filepath.Join(k.h.Root(), dev, "driver"))
+		if err != nil || cur != drv {
+			return syscall.ENODEV
+		}
+		k.must(os.Remove(filepath.Join(k.pciDir(value), "driver")))
+		ents, _ := os.ReadDir(filepath.Join(k.pciDir(value), "net"))
+		for _, e := range ents {
+			k.must(os.Remove(k.h.Path("/sys/class/net", e.Name())))
+		}
+		k.must(os.RemoveAll(filepath.Join(k.pciDir(value), "net")))
 	}
-	return got, nil
+	return nil
+}
+
+// Show is the attribute's show method: write-only triggers have none, so
+// opening one for reading fails (once the path still leads to it).
+func (k *kernel) Show(p string) (string, error) {
+	full := filepath.Join(k.h.Root(), p)
+	if _, err := os.Stat(full); err != nil {
+		return "", &os.PathError{Op: "open", Path: p, Err: syscall.ENOENT}
+	}
+	if host.WriteOnly(p) {
+		return "", &os.PathError{Op: "open", Path: p, Err: syscall.EACCES}
+	}
+	b, err := os.ReadFile(full)
+	return strings.TrimSpace(string(b)), err
+}
+
+// pciDir is a PCI device's real folder under the root.
+func (k *kernel) pciDir(addr string) string {
+	d, err := filepath.EvalSymlinks(filepath.Join(k.h.Root(), PCIDevices, addr))
+	if err != nil {
+		k.t.Errorf("kernel: %v", err)
+	}
+	return d
 }
 
 func (k *kernel) must(err error) {
@@ -141,7 +203,7 @@ func (k *kernel) addVFs(pfAddr string, n int) {
 	dir := k.pfDir(pfAddr)
 	parent := filepath.Dir(dir)
 	rel, _ := filepath.Rel(k.h.Path("/sys"), parent)
-	vfDriver := map[string]string{"i40e": "iavf", "mlx5_core": "mlx5_core"}[pf.Driver]
+	vfDriver := vfDrivers[pf.Driver]
 	for i, a := range addrs {
 		time.Sleep(k.delay)
 		vd := filepath.Join(parent, a)
@@ -160,12 +222,17 @@ func (k *kernel) addVFs(pfAddr string, n int) {
 	}
 }
 
+// vfDrivers is the VF driver of each PF driver.
+var vfDrivers = map[string]string{"i40e": "iavf", "igb": "igbvf", "ixgbe": "ixgbevf", "mlx5_core": "mlx5_core"}
+
 // bind gives a VF a driver and, when netdev is not "", a netdev.
 func (k *kernel) bind(vf, driver, netdev string) {
 	vd, err := filepath.EvalSymlinks(k.h.Path(PCIDevices, vf))
 	k.must(err)
 	k.must(os.MkdirAll(k.h.Path("/sys/bus/pci/drivers", driver), 0o755))
-	k.must(os.WriteFile(k.h.Path("/sys/bus/pci/drivers", driver, "unbind"), nil, 0o644))
+	for _, f := range []string{"bind", "unbind", "new_id", "remove_id"} {
+		k.must(os.WriteFile(k.h.Path("/sys/bus/pci/drivers", driver, f), nil, 0o200))
+	}
 	depth := strings.Count(strings.TrimPrefix(vd, k.h.Path("/sys")+"/"), "/") + 1
 	k.must(os.Symlink(strings.Repeat("../", depth)+"bus/pci/drivers/"+driver, filepath.Join(vd, "driver")))
 	if netdev == "" {
@@ -179,11 +246,31 @@ func (k *kernel) bind(vf, driver, netdev string) {
 	k.must(os.Symlink(rel, k.h.Path("/sys/class/net", netdev)))
 }
 
-// probe binds a VF to the driver its driver_override names.
+// probe binds a VF without a driver to the driver its driver_override
+// names, when that driver is loaded, or with no override to the VF driver
+// of its PF's driver.
 func (k *kernel) probe(vf string) {
-	o, err := k.h.ReadString(PCIDevices + "/" + vf + "/driver_override")
+	if _, err := os.Lstat(filepath.Join(k.pciDir(vf), "driver")); err == nil {
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(k.pciDir(vf), "driver_override"))
 	k.must(err)
-	if o == "" || o == "(null)" || k.h.Exists(PCIDevices+"/"+vf+"/driver") {
+	o := strings.TrimSpace(string(b))
+	if o == "" || o == "(null)" {
+		pf, err := os.Readlink(filepath.Join(k.pciDir(vf), "physfn"))
+		if err != nil {
+			return
+		}
+		pd, _ := os.Readlink(filepath.Join(k.pciDir(filepath.Base(pf)), "driver"))
+		if d := vfDrivers[filepath.Base(pd)]; d != "" {
+			k.bind(vf, d, vf+"-netdev")
+		}
+		return
+	}
+	if o == VFIODriver && k.vfioRefuses {
+		return
+	}
+	if _, err := os.Stat(filepath.Join(k.h.Root(), "sys/bus/pci/drivers", o)); err != nil {
 		return
 	}
 	k.bind(vf, o, "")

@@ -1,10 +1,14 @@
 package sriov
 
 import (
+	"errors"
 	"fmt"
+	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/host"
 )
 
 // Candidate reports whether a PF can be given VFs, now or after its firmware
@@ -125,7 +129,72 @@ func find(pfs []PF, want string) (PF, error) {
 			}
 		}
 	}
-	return PF{}, engine.BadInput("--pf %s: no PCI network interface of that name (ip -br link lists them); %s", want, candidates(pfs))
+	return PF{}, &noSuchPF{want: want, candidates: candidates(pfs)}
+}
+
+// noSuchPF is a --pf name that is no PCI network function's interface; the
+// step, which has the host, says what the name is (see ExplainPF).
+type noSuchPF struct {
+	want, candidates, what string
+}
+
+func (e *noSuchPF) Error() string {
+	what := e.what
+	if what == "" {
+		what = "no PCI network interface of that name (ip -br link lists them)"
+	}
+	return fmt.Sprintf("--pf %s: %s; %s", e.want, what, e.candidates)
+}
+
+func (e *noSuchPF) Is(target error) bool { return target == engine.ErrBadInput }
+
+// ExplainPF fills in what a --pf name that is no PCI network function is on
+// h: no interface at all, a virtio-net NIC (no SR-IOV), or a virtual
+// interface with no device. Other errors pass through.
+func ExplainPF(h *host.Host, err error) error {
+	var e *noSuchPF
+	if !errors.As(err, &e) {
+		return err
+	}
+	e2 := *e
+	e2.what = describeIface(h, e.want)
+	return &e2
+}
+
+// describeIface says what interface name is, for an error that says why it
+// cannot be the PF.
+func describeIface(h *host.Host, name string) string {
+	dir := "/sys/class/net/" + name
+	if !h.Exists(dir) {
+		return "no interface of that name (ip -br link lists them)"
+	}
+	kind := ""
+	if b, err := h.ReadFile(dir + "/uevent"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "DEVTYPE="); ok {
+				kind = v
+			}
+		}
+	}
+	dev, err := filepath.EvalSymlinks(h.Path(dir + "/device"))
+	if err != nil {
+		if kind == "" {
+			kind = "virtual"
+		}
+		return fmt.Sprintf("%s is a %s interface with no device under it (no %s/device), not a NIC: only a PCI network function with SR-IOV (sriov_totalvfs) can be the PF", name, kind, dir)
+	}
+	dev = h.Rel(dev)
+	base := path.Base(dev)
+	if strings.HasPrefix(base, "virtio") {
+		pci := path.Base(path.Dir(dev))
+		return fmt.Sprintf("%s is a virtio-net interface (%s on PCI %s): the paravirtual NIC of a virtual machine, which has no SR-IOV and so cannot be the PF; "+
+			"give the VM an SR-IOV NIC (PCI passthrough) and pass that", name, base, pci)
+	}
+	drv := linkBase(h, dir+"/device/driver")
+	if drv == "" {
+		drv = "no driver"
+	}
+	return fmt.Sprintf("%s is on %s (%s), which is no PCI network function: only a PCI NIC with SR-IOV (sriov_totalvfs) can be the PF", name, dev, drv)
 }
 
 func candidates(pfs []PF) string {

@@ -76,6 +76,7 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 		return nil, err
 	}
 	sel, err := SelectPFs(pfs, sp.PF)
+	err = ExplainPF(env.Host, err)
 	if err != nil {
 		return nil, err
 	}

@@ -337,7 +337,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}{
 		{"too many VFs", "sriov-x710-vfs", func(s *spec.Spec) { s.VFs = 999 }, "allows at most 64 VFs"},
 		{"non-SR-IOV PF", "sriov-x710-vfs", func(s *spec.Spec) { s.VFs, s.PF = 2, "eno1" }, "cannot have VFs"},
-		{"missing PF", "sriov-x710-vfs", func(s *spec.Spec) { s.VFs, s.PF = 2, "eth7" }, "no PCI network interface"},
+		{"missing PF", "sriov-x710-vfs", func(s *spec.Spec) { s.VFs, s.PF = 2, "eth7" }, "no interface of that name"},
 		{"PCI typo", "sriov-x710-vfs", func(s *spec.Spec) { s.VFs, s.PF = 2, "0000:81:00.0" }, "no network function at PCI address"},
 		{"vfio on mlx5, firmware off", "sriov-cx4lx-off", func(s *spec.Spec) { s.VFs, s.PF, s.BindVFIO = 2, "enp3s0f0", true }, "bifurcated"},
 		{"vfio on mlx5", "sriov-cx4lx-on", func(s *spec.Spec) { s.VFs, s.PF, s.BindVFIO = 2, "enp3s0f0", true }, "never binds"},

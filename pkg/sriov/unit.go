@@ -63,7 +63,7 @@ RemainAfterExit=yes
 	for _, vf := range u.VFIO {
 		vdev := PCIDevices + "/" + vf
 		fmt.Fprintf(&b, "ExecStart=/bin/sh -c 'echo vfio-pci > %s/driver_override'\n", vdev)
-		fmt.Fprintf(&b, "ExecStart=-/bin/sh -c 'echo %s > %s/driver/unbind'\n", vf, vdev)
+		fmt.Fprintf(&b, "ExecStart=/bin/sh -c '[ ! -e %[2]s/driver ] || echo %[1]s > %[2]s/driver/unbind'\n", vf, vdev)
 		fmt.Fprintf(&b, "ExecStart=/bin/sh -c 'echo %s > /sys/bus/pci/drivers_probe'\n", vf)
 	}
 	b.WriteString("\n[Install]\nWantedBy=multi-user.target\n")

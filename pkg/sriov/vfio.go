@@ -3,6 +3,7 @@ package sriov
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/photonctl/photonctl/pkg/engine"
 )
@@ -34,31 +35,66 @@ func checkVFIO(pf PF, vfs []VF, routed []string) error {
 	return nil
 }
 
-// bindVFIO binds one VF to vfio-pci the way the kernel documents it:
-// driver_override, unbind from the current driver, drivers_probe.
-// Equivalent to: echo vfio-pci > .../driver_override; echo ADDR > .../driver/unbind;
-// echo ADDR > /sys/bus/pci/drivers_probe.
+// bindVFIO binds one VF to vfio-pci the way driverctl and dpdk-devbind do:
+// driver_override names vfio-pci, the VF is unbound from its driver through
+// that driver's folder, and drivers_probe makes the kernel bind it again,
+// now to the override. The result is read from the VF's driver link; the
+// write-only triggers (unbind, drivers_probe) are never read back. If the
+// VF does not end up on vfio-pci, the override is cleared and the VF probed
+// again, so that it goes back to its own driver.
+// Equivalent to: echo vfio-pci > /sys/bus/pci/devices/ADDR/driver_override;
+// echo ADDR > /sys/bus/pci/drivers/DRIVER/unbind; echo ADDR > /sys/bus/pci/drivers_probe.
 func (s *Step) bindVFIO(ctx context.Context, env *engine.Env, vf VF) error {
-	if vf.Driver == VFIODriver {
+	dev := PCIDevices + "/" + vf.Addr
+	cur := linkBase(env.Host, dev+"/driver")
+	if cur == VFIODriver {
 		return nil
 	}
-	dev := PCIDevices + "/" + vf.Addr
 	if _, err := s.write(ctx, env.Host, dev+"/driver_override", VFIODriver, s.WriteTimeout); err != nil {
 		return fmt.Errorf("binding VF %d (%s) to vfio-pci: %w", vf.Index, vf.Addr, err)
 	}
-	if vf.Driver != "" {
-		if _, err := s.write(ctx, env.Host, dev+"/driver/unbind", vf.Addr, s.WriteTimeout); err != nil {
-			return fmt.Errorf("unbinding VF %d (%s) from %s: %w", vf.Index, vf.Addr, vf.Driver, err)
+	if cur != "" {
+		if _, err := s.write(ctx, env.Host, "/sys/bus/pci/drivers/"+cur+"/unbind", vf.Addr, s.WriteTimeout); err != nil {
+			s.undoOverride(ctx, env, vf.Addr)
+			return fmt.Errorf("unbinding VF %d (%s) from %s: %w", vf.Index, vf.Addr, cur, err)
 		}
 	}
 	if _, err := s.write(ctx, env.Host, "/sys/bus/pci/drivers_probe", vf.Addr, s.WriteTimeout); err != nil {
+		s.undoOverride(ctx, env, vf.Addr)
 		return fmt.Errorf("probing VF %d (%s) for vfio-pci: %w", vf.Index, vf.Addr, err)
 	}
-	if d := linkBase(env.Host, dev+"/driver"); d != VFIODriver {
-		return fmt.Errorf("VF %d (%s) is bound to %q, not vfio-pci, after drivers_probe: is the IOMMU on "+
-			"(intel_iommu=on iommu=pt; photonctl doctor --only kernel)? see dmesg", vf.Index, vf.Addr, d)
+	got := s.waitDriver(ctx, env, dev)
+	if got != VFIODriver {
+		s.undoOverride(ctx, env, vf.Addr)
+		return fmt.Errorf("VF %d (%s) is bound to %s, not vfio-pci, after drivers_probe: is the IOMMU on "+
+			"(intel_iommu=on iommu=pt; photonctl doctor --only kernel)? see dmesg", vf.Index, vf.Addr, orNone(got, false))
 	}
 	return nil
+}
+
+// waitDriver reads the device's driver link until it names vfio-pci, for at
+// most the step's wait bound (a probe is synchronous, but udev may race it).
+func (s *Step) waitDriver(ctx context.Context, env *engine.Env, dev string) string {
+	deadline := time.Now().Add(min(s.WaitTimeout, 5*time.Second))
+	for {
+		d := linkBase(env.Host, dev+"/driver")
+		if d == VFIODriver || time.Now().After(deadline) || ctx.Err() != nil {
+			return d
+		}
+		time.Sleep(s.Poll)
+	}
+}
+
+// undoOverride clears a VF's driver_override and probes it again, so that a
+// failed bind leaves it on its own driver; best effort, after an error.
+func (s *Step) undoOverride(ctx context.Context, env *engine.Env, addr string) {
+	dev := PCIDevices + "/" + addr
+	if _, err := s.write(ctx, env.Host, dev+"/driver_override", "\n", s.WriteTimeout); err != nil {
+		return
+	}
+	if linkBase(env.Host, dev+"/driver") == "" {
+		_, _ = s.write(ctx, env.Host, "/sys/bus/pci/drivers_probe", addr, s.WriteTimeout)
+	}
 }
 
 // vfioLoaded reports whether the vfio-pci driver is registered.

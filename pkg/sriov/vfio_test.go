@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/golden"
@@ -34,7 +35,7 @@ func TestBindVFIO(t *testing.T) {
 	w := b.k.Writes()
 	want := []string{
 		PCIDevices + "/0000:18:02.0/driver_override=vfio-pci",
-		PCIDevices + "/0000:18:02.0/driver/unbind=0000:18:02.0",
+		"/sys/bus/pci/drivers/iavf/unbind=0000:18:02.0",
 		"/sys/bus/pci/drivers_probe=0000:18:02.0",
 	}
 	if len(w) != 12 || strings.Join(w[:3], " ") != strings.Join(want, " ") {
@@ -63,5 +64,38 @@ func TestBindVFIORefusesTheDefaultRoute(t *testing.T) {
 	_, err := b.k.step().Check(context.Background(), b.env)
 	if !engine.IsBadInput(err) || !strings.Contains(err.Error(), "VF 3 (0000:18:02.3, enp24s2f3) carries the default route") {
 		t.Fatalf("%v", err)
+	}
+}
+
+// vfio-pci is loaded but does not take the VF (the IOMMU is off): the step
+// says so, and the VF goes back to its own driver (the override cleared,
+// probed again) instead of being left without one.
+func TestBindVFIOFailureLeavesTheVFOnItsDriver(t *testing.T) {
+	b := newBed(t, "sriov-x710-vfs", func(s *spec.Spec) { s.VFs, s.BindVFIO = 4, true })
+	if err := os.MkdirAll(b.h.Path("/sys/bus/pci/drivers/vfio-pci"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b.k.vfioRefuses = true
+	s := b.k.step()
+	s.WaitTimeout = 50 * time.Millisecond
+	p, err := s.Check(context.Background(), b.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Apply(context.Background(), b.env, p)
+	if err == nil || !strings.Contains(err.Error(), "VF 0 (0000:18:02.0) is bound to (none), not vfio-pci") ||
+		!strings.Contains(err.Error(), "intel_iommu=on") {
+		t.Fatalf("Apply = %v", err)
+	}
+	if d := linkBase(b.h, PCIDevices+"/0000:18:02.0/driver"); d != "iavf" {
+		t.Errorf("VF 0 is on %q after the failed bind, want iavf again", d)
+	}
+	if o, _ := b.h.ReadString(PCIDevices + "/0000:18:02.0/driver_override"); o != "" {
+		t.Errorf("driver_override = %q, want it cleared", o)
+	}
+	for _, w := range b.k.Writes() {
+		if strings.Contains(w, "/driver/") {
+			t.Errorf("wrote through the VF's driver link (gone once unbound): %s", w)
+		}
 	}
 }

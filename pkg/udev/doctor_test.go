@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/photonctl/photonctl/pkg/doctor"
+	"github.com/photonctl/photonctl/pkg/fixture"
 	"github.com/photonctl/photonctl/pkg/runner/runnertest"
 )
 
@@ -64,5 +65,30 @@ func TestDoctorDefrouteWouldBeRenamed(t *testing.T) {
 	res := (&Step{Getenv: noSSH}).checkDefroute(context.Background(), newEnv(h, nl, runnertest.New(t), ""))
 	if len(res) != 1 || res[0].Status != doctor.Fail || !strings.Contains(res[0].Detail, "after the reboot eth0 will be enp3s0f0") {
 		t.Fatalf("got %+v, want a failure saying eth0 becomes enp3s0f0", res)
+	}
+}
+
+// Issue 9's q35 guest: the igb enp1s0 carries the default route, and the
+// root port's hotplug slot 0 must not make photonctl predict ens0 (net_id
+// ignores slot numbers below 1): doctor says the name holds, and setup
+// --names scripts has nothing to rewrite in /etc/network/interfaces.
+func TestQ35SlotZeroKeepsTheName(t *testing.T) {
+	nl := testNS(t)
+	h := fixture.Host(t, "q35-igb")
+	links := linksFromFixture(t, nl, h)
+	addAddr(t, nl, links["enp1s0"], "10.0.2.15/24")
+	defaultVia(t, nl, links["enp1s0"], "10.0.2.2")
+	res := (&Step{Getenv: noSSH}).checkDefroute(context.Background(), newEnv(h, nl, runnertest.New(t), ""))
+	if len(res) != 1 || res[0].Status != doctor.OK || !strings.Contains(res[0].Detail, "enp1s0 keeps its name after the reboot (PCI path 0000:01:00.0)") {
+		t.Fatalf("names-defroute = %+v, want ok: enp1s0 keeps its name", res)
+	}
+	p, err := (&Step{Getenv: noSSH}).Check(context.Background(), newEnv(h, nl, runnertest.New(t), "scripts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range p.Changes {
+		if strings.Contains(c.Path, "/etc/network/interfaces") {
+			t.Errorf("scripts mode plans to change %s: %+v", c.Path, c)
+		}
 	}
 }

@@ -24,10 +24,23 @@ type NameInput struct {
 	AcpiIndex     int    // firmware label index (acpi_index); 0 none
 	Index         int    // SMBIOS type 41 index (index); 0 none
 	Slot          string // name of the /sys/bus/pci/slots entry whose address is this device's; "" none
-	// BridgeSlot names a slot that holds a bridge above the device: net_id
-	// versions differ on whether they use it.
-	BridgeSlot   string
-	SlotCount    int // how many slots claim this address
+	// BridgeSlot names a slot that holds a bridge above the device (the
+	// nearest one that has a slot): net_id versions differ on whether they
+	// use it.
+	BridgeSlot string
+	SlotCount  int // how many slots claim the address that matched (the device's or the bridge's)
+	// Slots count only as net_id reads them: a folder of
+	// /sys/bus/pci/slots whose name is a decimal number of at least 1
+	// (QEMU's q35 puts a slot 0 behind every root port, pciehp names
+	// duplicates "0-1": net_id ignores both).
+
+	// Scheme is the net_id naming scheme's systemd version (the host's
+	// systemd, or net.naming-scheme=vNNN on the kernel command line); 0
+	// when unknown. SchemeFrom says where it comes from, for messages;
+	// Distro is the os-release ID (its builds may change the default).
+	Scheme       int
+	SchemeFrom   string
+	Distro       string
 	DevPort      int // -1 when the kernel has no dev_port
 	DevID        string
 	PhysPortName string
@@ -117,16 +130,53 @@ func Predict(in NameInput) (Prediction, error) {
 	if idx > 0 {
 		return check(Prediction{prefix + "o" + strconv.Itoa(idx) + port, fmt.Sprintf("onboard, firmware %s %d", src, idx)})
 	}
-	if in.SlotCount > 1 {
+	if in.SlotCount > 1 && in.Slot != "" {
 		return fail("%d PCI slots claim the address %s", in.SlotCount, in.PCI[:len(in.PCI)-2])
 	}
 	if in.Slot != "" {
 		return check(Prediction{prefix + dpre + "s" + in.Slot + fsuf + port, "PCI hotplug slot " + in.Slot})
 	}
+	path := Prediction{prefix + dpre + "p" + strconv.Itoa(bus) + "s" + strconv.Itoa(slot) + fsuf + port, "PCI path " + in.PCI}
 	if in.BridgeSlot != "" {
-		return fail("it sits behind a bridge in PCI slot %s; udev versions differ on whether that slot names it", in.BridgeSlot)
+		use, why, ok := bridgeSlotRule(in)
+		if !ok {
+			return fail("it sits behind a bridge in PCI slot %s, and %s", in.BridgeSlot, why)
+		}
+		if use && in.SlotCount > 1 {
+			return fail("%d PCI slots claim the address of the bridge above it", in.SlotCount)
+		}
+		if use {
+			return check(Prediction{prefix + dpre + "s" + in.BridgeSlot + fsuf + port,
+				fmt.Sprintf("PCI hotplug slot %s of the bridge above it (%s)", in.BridgeSlot, why)})
+		}
+		path.Source += fmt.Sprintf(" (the slot %s of the bridge above it is not used: %s)", in.BridgeSlot, why)
 	}
-	return check(Prediction{prefix + dpre + "p" + strconv.Itoa(bus) + "s" + strconv.Itoa(slot) + fsuf + port, "PCI path " + in.PCI})
+	return check(path)
+}
+
+// bridgeSlotRule says whether net_id names a device after the hotplug slot
+// of a bridge above it, as the naming scheme in force has it: v247 stopped
+// (NAMING_BRIDGE_NO_SLOT), v251 took it again for multi-function devices
+// (NAMING_BRIDGE_MULTIFUNCTION_SLOT), v255 stopped again. ok is false when
+// the scheme is unknown, older than v247 (versions before it differ among
+// themselves), or a distribution build that may have patched the v251 rule.
+func bridgeSlotRule(in NameInput) (use bool, why string, ok bool) {
+	v := in.Scheme
+	switch {
+	case v == 0:
+		return false, "the net_id naming scheme is unknown (no libsystemd-shared-NNN.so found, no net.naming-scheme=vNNN): " +
+			"schemes v247, v251 and v255 changed whether that slot names it", false
+	case v < 247:
+		return false, fmt.Sprintf("net_id of %s (before v247) may or may not use that slot, depending on its version", in.SchemeFrom), false
+	case v >= 251 && v < 255 && in.MultiFunction:
+		if in.Distro == "rhel" || in.Distro == "centos" || in.Distro == "rocky" || in.Distro == "almalinux" {
+			return false, fmt.Sprintf("%s uses it for a multi-function device upstream, but %s builds turn that off", in.SchemeFrom, in.Distro), false
+		}
+		return true, in.SchemeFrom + " uses a bridge's slot for a multi-function device", true
+	case v >= 251 && v < 255:
+		return false, in.SchemeFrom + " uses a bridge's slot only for a multi-function device", true
+	}
+	return false, in.SchemeFrom + " never uses a bridge's slot", true
 }
 
 // splitPCI reads "DDDD:BB:SS.F" (hex, function decimal).

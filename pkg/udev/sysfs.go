@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/photonctl/photonctl/pkg/host"
@@ -43,30 +44,36 @@ func ReadNameInput(h *host.Host, nic NIC, pins []PinFile) NameInput {
 		in.Index = int(v)
 	}
 	in.MultiFunction = multiFunction(h, devPath, nic.PCI)
-	own := slotAddress(nic.PCI)
-	var ancestors []string
-	for _, c := range strings.Split(path.Dir(devPath), "/") {
-		if _, _, _, _, err := splitPCI(c); err == nil {
-			ancestors = append(ancestors, slotAddress(c))
+	in.Scheme, in.SchemeFrom = NamingScheme(h)
+	in.Distro = osID(h)
+	// net_id looks for a slot whose address starts the device's own PCI
+	// address, then its parent bridge's, and so on up: the first level
+	// with a slot decides.
+	levels := []string{nic.PCI}
+	parts := strings.Split(path.Dir(devPath), "/")
+	for i := len(parts) - 1; i >= 0; i-- {
+		if _, _, _, _, err := splitPCI(parts[i]); err == nil {
+			levels = append(levels, parts[i])
 		}
 	}
-	slots, _ := h.Glob("/sys/bus/pci/slots/*/address")
-	for _, s := range slots {
-		a, err := h.ReadString(s)
-		if err != nil {
-			continue
-		}
-		name := path.Base(path.Dir(s))
-		if a == own {
-			in.Slot = name
-			in.SlotCount++
-			continue
-		}
-		for _, anc := range ancestors {
-			if a == anc {
-				in.BridgeSlot = name
+	slots := readSlots(h)
+	for i, lvl := range levels {
+		var names []string
+		for _, sl := range slots {
+			if strings.HasPrefix(lvl, sl.addr) {
+				names = append(names, sl.name)
 			}
 		}
+		if len(names) == 0 {
+			continue
+		}
+		if i == 0 {
+			in.Slot = names[0]
+		} else {
+			in.BridgeSlot = names[0]
+		}
+		in.SlotCount = len(names)
+		break
 	}
 	return in
 }
@@ -116,10 +123,92 @@ func multiFunction(h *host.Host, devPath, pci string) bool {
 	return len(sib) > 1
 }
 
-// slotAddress is the "DDDD:BB:SS" a /sys/bus/pci/slots/*/address holds.
-func slotAddress(pci string) string {
-	if i := strings.LastIndexByte(pci, '.'); i > 0 {
-		return pci[:i]
+type pciSlot struct{ name, addr string }
+
+// readSlots reads /sys/bus/pci/slots as net_id does: only folders whose name
+// is a whole decimal number of at least 1 (QEMU's q35 has a slot 0 behind
+// every root port, pciehp names a second slot of one number "0-1"), with an
+// address that reads.
+func readSlots(h *host.Host) []pciSlot {
+	ents, err := h.ReadDir("/sys/bus/pci/slots")
+	if err != nil {
+		return nil
 	}
-	return pci
+	var out []pciSlot
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		n, err := strconv.ParseUint(e.Name(), 10, 32)
+		if err != nil || n < 1 {
+			continue
+		}
+		a, err := h.ReadString("/sys/bus/pci/slots/" + e.Name() + "/address")
+		if err != nil || a == "" {
+			continue
+		}
+		out = append(out, pciSlot{strconv.FormatUint(n, 10), a})
+	}
+	return out
+}
+
+// NamingScheme is the systemd version whose net_id naming scheme udev on h
+// applies, and where that comes from: net.naming-scheme=vNNN on the kernel
+// command line, else the version of the host's systemd (the number in its
+// libsystemd-shared-NNN.so). 0 when neither tells ("latest" counts as the
+// host's systemd; a distribution's own scheme, rhel-9.4, is unknown).
+func NamingScheme(h *host.Host) (int, string) {
+	sd := systemdVersion(h)
+	if c, err := h.ReadString("/proc/cmdline"); err == nil {
+		for _, f := range strings.Fields(c) {
+			v, ok := strings.CutPrefix(f, "net.naming-scheme=")
+			if !ok {
+				continue
+			}
+			if v == "latest" && sd > 0 {
+				return sd, fmt.Sprintf("net.naming-scheme=latest (systemd %d)", sd)
+			}
+			n, err := strconv.Atoi(strings.TrimPrefix(v, "v"))
+			if err != nil || !strings.HasPrefix(v, "v") {
+				return 0, ""
+			}
+			return n, "net.naming-scheme=" + v
+		}
+	}
+	if sd > 0 {
+		return sd, fmt.Sprintf("systemd %d", sd)
+	}
+	return 0, ""
+}
+
+// systemdVersion reads the host's systemd version from the name of its
+// shared library (libsystemd-shared-252.so, ...-255.4-1.so); 0 if none.
+func systemdVersion(h *host.Host) int {
+	for _, dir := range []string{"/usr/lib/systemd", "/lib/systemd", "/usr/lib64/systemd", "/usr/lib/*/systemd", "/lib/*/systemd"} {
+		libs, _ := h.Glob(dir + "/libsystemd-shared-*.so")
+		for _, l := range libs {
+			v := strings.TrimSuffix(strings.TrimPrefix(path.Base(l), "libsystemd-shared-"), ".so")
+			if i := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+				v = v[:i]
+			}
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// osID is the ID= of os-release.
+func osID(h *host.Host) string {
+	b, err := h.ReadFile("/etc/os-release")
+	if err != nil {
+		b, _ = h.ReadFile("/usr/lib/os-release")
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "ID="); ok {
+			return strings.Trim(v, `"'`)
+		}
+	}
+	return ""
 }
