@@ -104,9 +104,40 @@ func TestRoleHasOneVariablePerSpecKey(t *testing.T) {
 			t.Errorf("defaults/main.yml has %s, meta/argument_specs.yml does not", v)
 		}
 	}
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for v := range opts {
 		if _, ok := defaults[v]; !ok {
 			t.Errorf("meta/argument_specs.yml has %s, defaults/main.yml does not", v)
+		}
+		if !bytes.Contains(readme, []byte("\n| `"+v+"` | ")) {
+			t.Errorf("the role's README.md has no row for %s", v)
+		}
+	}
+}
+
+// The top-level README's "Many hosts" shows the example playbook and
+// inventory as they are in deploy/ansible.
+func TestREADMEManyHostsShowsThePlaybook(t *testing.T) {
+	root := fixture.ModuleRoot(t)
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), "\n## Many hosts\n")
+	if !ok {
+		t.Fatal("README.md has no \"## Many hosts\" section")
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	for _, f := range []string{"site.yml", "inventory.example.yml"} {
+		want, err := os.ReadFile(filepath.Join(root, "deploy", "ansible", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(sec, "```yaml\n"+string(want)+"```\n") {
+			t.Errorf("README.md's Many hosts does not show deploy/ansible/%s as it is", f)
 		}
 	}
 }
