@@ -1,17 +1,35 @@
-# photonctl: build, test, lint, demo, bench, fuzz.
+# photonctl: build, test, lint, demo, bench, fuzz, and the static binary,
+# install and packages.
 # Everything here works on a fresh Debian machine after .ci/run's installs;
 # demo, and the tests that need root, want root.
 
-GO        ?= go
+# Go from PATH, else where the README installs it; what make runs finds it too.
+GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+export PATH := $(patsubst %/,%,$(dir $(GO))):$(PATH)
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 BIN       := ./photonctl
 LAB_ROOT  := /var/lib/photonctl/lab/root
 FUZZTIME  ?= 10s
 FF_PATH   ?= /usr/local
-VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X main.version=$(VERSION)
 
-.PHONY: build test unit lint demo bench fstack fuzz clean e2e e2e-deps
+# The version stamp (build/version.sh says how each field is made); make
+# VERSION=v1.2.3 overrides the version.
+VERSION   := $(shell build/version.sh version)
+COMMIT    := $(shell build/version.sh commit)
+DIRTY     := $(shell build/version.sh dirty)
+DATE      := $(shell build/version.sh date)
+PKGVERSION := $(shell STAMP_VERSION='$(VERSION)' STAMP_DIRTY='$(DIRTY)' build/version.sh pkgversion)
+LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE) -X main.dirty=$(DIRTY)
+
+# The static binary, man pages, completions and install tree are made under
+# BUILD_DIR; the packages go to DIST.
+BUILD_DIR ?= _build
+DIST      ?= dist
+STATIC_CC ?= musl-gcc
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+
+.PHONY: build static man install package test unit lint demo bench fstack fuzz clean e2e e2e-deps
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/photonctl
@@ -29,6 +47,7 @@ lint: $(GOBIN)/staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags gendocs ./cmd/photonctl
 	$(GOBIN)/staticcheck ./...
 	@if command -v ansible-lint >/dev/null; then cd deploy/ansible && ansible-lint --nocolor -q; \
 	  else echo "(ansible-lint is not installed: deploy/ansible is not linted; apt-get install ansible-lint)"; fi
@@ -49,7 +68,7 @@ demo: $(DEMO_BUILD)
 	echo_pid=""; log=$$(mktemp); \
 	trap '[ -z "$$echo_pid" ] || kill -INT $$echo_pid 2>/dev/null || true; rm -f $$log; $(BIN) lab down' EXIT; \
 	$(BIN) lab up --distro centos7 --engine $(ENGINE); \
-	echo; echo '== setup --dry-run on the lab host: every step, nothing changed'; \
+	echo; echo '== setup --dry-run on the lab host: the plan (steps not asked for say what they would do), nothing changed'; \
 	$(BIN) --root $(LAB_ROOT) setup --dry-run --hugepages 64; \
 	echo; echo '== setup on the lab host (hugepages: real in the kernel, files in the lab)'; \
 	$(BIN) --root $(LAB_ROOT) setup --only hugepages --hugepages 64 --yes; \
@@ -107,5 +126,54 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
 
+## static: one static x86_64 binary, $(BUILD_DIR)/photonctl: musl libc (musl-tools)
+## linked in, Go's own DNS and user lookups, no dynamic loader; runs on any
+## Linux from CentOS 7 on. The kernel engine and bench echo are in it; the
+## fstack engine is not (make fstack links it on the target against its DPDK).
+static:
+	@command -v $(STATIC_CC) >/dev/null || { echo "make static needs $(STATIC_CC): apt-get install musl-tools" >&2; exit 1; }
+	CGO_ENABLED=1 CC=$(STATIC_CC) $(GO) build -trimpath -tags netgo,osusergo \
+	  -ldflags '$(LDFLAGS) -s -w -linkmode external -extldflags "-static"' \
+	  -o $(BUILD_DIR)/photonctl ./cmd/photonctl
+
+## man: the man pages (one per command) and the bash, zsh and fish completion
+## files, generated from the command tree (gen-docs, in a -tags gendocs build only)
+man:
+	rm -rf $(BUILD_DIR)/man $(BUILD_DIR)/completions
+	$(GO) run -tags gendocs ./cmd/photonctl gen-docs --man-dir $(BUILD_DIR)/man \
+	  --completion-dir $(BUILD_DIR)/completions --source 'photonctl $(VERSION)' --date $(DATE)
+
+## install: the static binary, man pages, completions, docs, an example host
+## spec and the licenses of what the binary links in, under $(DESTDIR)$(PREFIX)
+DOCDIR := $(DESTDIR)$(PREFIX)/share/doc/photonctl
+install: static man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d $(DOCDIR)/docs $(DOCDIR)/examples
+	install -m 0755 $(BUILD_DIR)/photonctl $(DESTDIR)$(PREFIX)/bin/photonctl
+	for f in $(BUILD_DIR)/man/*.1; do gzip -9n <$$f >$(DESTDIR)$(PREFIX)/share/man/man1/$${f##*/}.gz; done
+	install -m 0644 $(BUILD_DIR)/completions/photonctl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/photonctl
+	install -m 0644 $(BUILD_DIR)/completions/_photonctl $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_photonctl
+	install -m 0644 $(BUILD_DIR)/completions/photonctl.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/photonctl.fish
+	install -m 0644 README.md $(DOCDIR)/README.md
+	install -m 0644 docs/*.md $(DOCDIR)/docs/
+	install -m 0644 examples/host.yaml $(DOCDIR)/examples/host.yaml
+	rm -rf $(DOCDIR)/licenses
+	GO=$(GO) build/licenses.sh $(DOCDIR)/licenses
+
+## package: $(DIST)/photonctl_<pkgversion>-1_amd64.deb and
+## $(DIST)/photonctl-<pkgversion>-1.x86_64.rpm, from one description
+## (build/nfpm.yaml, nfpm run as a tool of the build/ module), holding what
+## make install puts under /usr
+package:
+	rm -rf $(BUILD_DIR)/stage $(DIST)/photonctl_*.deb $(DIST)/photonctl-*.rpm
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(BUILD_DIR))/stage PREFIX=/usr \
+	  VERSION='$(VERSION)' COMMIT=$(COMMIT) DIRTY=$(DIRTY) DATE=$(DATE)
+	mkdir -p $(DIST)
+	cd build && STAGE=$(abspath $(BUILD_DIR))/stage PKGVERSION='$(PKGVERSION)' \
+	  $(GO) tool nfpm package --config nfpm.yaml --packager deb --target $(abspath $(DIST))/photonctl_$(PKGVERSION)-1_amd64.deb
+	cd build && STAGE=$(abspath $(BUILD_DIR))/stage PKGVERSION='$(PKGVERSION)' \
+	  $(GO) tool nfpm package --config nfpm.yaml --packager rpm --target $(abspath $(DIST))/photonctl-$(PKGVERSION)-1.x86_64.rpm
+
 clean:
-	rm -f $(BIN) ./photonctl-fstack
+	rm -rf $(BIN) ./photonctl-fstack $(BUILD_DIR) $(DIST)

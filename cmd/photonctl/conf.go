@@ -71,7 +71,7 @@ or is not an ini file.`,
 			return confCheckRun(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.flags.FstackVersion, "fstack-version", "", "check against F-Stack `VERSION` (default: the installed one)")
+	cmd.Flags().StringVar(&opts.flags.FstackVersion, "fstack-version", "", "check against F-Stack `VERSION` (default: the installed libfstack's, else the key the file uses, else the installed DPDK's F-Stack)")
 	cmd.Flags().StringVar(&opts.flags.FstackConf, "fstack-conf", opts.flags.FstackConf, "the host's f-stack.conf `FILE`, when no FILE argument is given")
 	return cmd
 }
@@ -90,10 +90,6 @@ func confCheckRun(opts *confOptions) error {
 	if err != nil {
 		return err
 	}
-	v, notes, err := fstackconf.Resolve(h, os.Getenv("FF_PATH"), opts.Spec.FstackVersion)
-	if err != nil {
-		return usageError("--fstack-version: %v", err)
-	}
 	name := opts.File
 	var b []byte
 	if name != "" {
@@ -105,6 +101,11 @@ func confCheckRun(opts *confOptions) error {
 	if err != nil {
 		return usageError("reading %s: %v", name, err)
 	}
+	rv, err := fstackconf.ResolveVersion(h, fstackconf.VersionQuery{Asked: opts.Spec.FstackVersion, FFPath: os.Getenv("FF_PATH"), Conf: name, ConfData: b})
+	if err != nil {
+		return usageError("--fstack-version: %v", err)
+	}
+	v, notes := rv.Version, rv.Notes
 	f, err := fstackconf.ParseBytes(b)
 	var se *fstackconf.SyntaxError
 	if errors.As(err, &se) {
@@ -154,8 +155,9 @@ func newConfRenderCmd(g *globalOptions, runF func(*confOptions) error) *cobra.Co
 		Use:   "render",
 		Short: "Print the f-stack.conf setup would write, changing nothing",
 		Long: `render fills the host's f-stack.conf (or photonctl's template, when there is
-none) the way photonctl setup does: the allow-list with the PF and its first
-VF under the right key for the F-Stack release, lcore_mask on the PF's NUMA
+none) the way photonctl setup does: the allow-list under the right key for
+the F-Stack release (on mlx5 the PF and its first VF; on other NICs the VF
+alone, which DPDK drives on vfio-pci), lcore_mask on the PF's NUMA
 node, pkt_tx_delay=0 and [port0] from the PF's address and default route. It
 prints the result on stdout and what it changed and noted on stderr.`,
 		Example: `  photonctl conf render
@@ -175,7 +177,7 @@ prints the result on stdout and what it changed and noted on stderr.`,
 	f.StringVar(&opts.flags.PF, "pf", "", "the physical function, as an `IFACE` or PCI address (default: the link of the default route)")
 	f.IntVar(&opts.flags.VFs, "vfs", -1, "the VFs setup is to create (`N`); with N > 0 and none yet, the first VF's address is predicted")
 	f.StringVar(&opts.flags.FstackConf, "fstack-conf", opts.flags.FstackConf, "the f-stack.conf `FILE` to start from")
-	f.StringVar(&opts.flags.FstackVersion, "fstack-version", "", "render for F-Stack `VERSION` (default: the installed one)")
+	f.StringVar(&opts.flags.FstackVersion, "fstack-version", "", "render for F-Stack `VERSION` (default: the installed libfstack's, else the key the file uses, else the installed DPDK's F-Stack)")
 	f.BoolVar(&opts.flags.LowLatency, "low-latency", false, "idle_sleep=0 and no delayed ACKs, for ping-pong latency")
 	f.BoolVar(&opts.flags.IPv6, "ipv6", false, "also configure the PF's global IPv6 address")
 	return cmd

@@ -101,3 +101,43 @@ func TestConfCheckCommand(t *testing.T) {
 		t.Errorf("json: exit %d %+v", code, rep)
 	}
 }
+
+// conf check and doctor take the same F-Stack version: on a host with DPDK
+// 22.11 and no libfstack, 1.24 (23.11: 1.25); with nothing to go by, conf
+// check says it cannot tell and lists the versions.
+func TestOneFstackVersionEverywhere(t *testing.T) {
+	h := fixture.Host(t, "base-centos7-2node")
+	conf := "[dpdk]\nlcore_mask=2\nport_list=0\n\n[port0]\naddr=192.168.1.2\nnetmask=255.255.255.0\nbroadcast=192.168.1.255\ngateway=192.168.1.1\n"
+	writeHostFile(t, h, "/etc/f-stack.conf", []byte(conf))
+	code, _, errs := runConf(t, "--root", h.Root(), "conf", "check")
+	if code != ExitUsage || !strings.Contains(errs, "cannot tell the F-Stack version") || !strings.Contains(errs, "1.21, 1.22, 1.23, 1.24, 1.25") {
+		t.Errorf("nothing to go by: exit %d %s", code, errs)
+	}
+	for dpdk, want := range map[string]string{"22.11.4": "1.24", "23.11.1": "1.25"} {
+		if err := os.MkdirAll(h.Path("/usr/local/lib64/pkgconfig"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeHostFile(t, h, "/usr/local/lib64/pkgconfig/libdpdk.pc", []byte("Name: DPDK\nVersion: "+dpdk+"\n"))
+		_, out, _ := runConf(t, "--root", h.Root(), "conf", "check")
+		if !strings.Contains(out, "for F-Stack "+want) {
+			t.Errorf("DPDK %s: conf check says %q, want F-Stack %s", dpdk, out, want)
+		}
+		r := photonctl(t, "--root", h.Root(), "-o", "json", "doctor", "--only", "fstackconf")
+		var rep struct{ Checks []struct{ ID, Detail string } }
+		if err := json.Unmarshal([]byte(r.out), &rep); err != nil {
+			t.Fatalf("%v\n%s", err, r.out)
+		}
+		found := false
+		for _, c := range rep.Checks {
+			if c.ID == "fstackconf-file" {
+				found = strings.Contains(c.Detail, "F-Stack "+want)
+				if !found {
+					t.Errorf("DPDK %s: doctor says %q, want F-Stack %s", dpdk, c.Detail, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("DPDK %s: no fstackconf-file check with F-Stack %s in %s", dpdk, want, r.out)
+		}
+	}
+}

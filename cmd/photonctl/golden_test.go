@@ -52,3 +52,32 @@ func TestConfirmDeclinedChangesNothing(t *testing.T) {
 		t.Errorf("accepted plan: exit %d %s", code, errb.String())
 	}
 }
+
+// With changes to apply, no --yes and no terminal to ask on (ssh host
+// photonctl setup ..., cron, </dev/null), setup refuses: exit 2, the
+// reason, nothing changed. With nothing to apply there is nothing to ask.
+func TestNoTerminalWithoutYesRefuses(t *testing.T) {
+	h := fixture.Host(t, "base-centos7-2node", "hp-mounted")
+	before := fixture.Snapshot(t, h.Root())
+	var out, errb strings.Builder
+	g := testGlobals(&out, &errb, "y\n", false, t)
+	code := run(g, []string{"--root", h.Root(), "setup", "--only", "hugepages", "--hugepages", "8"})
+	if code != ExitUsage || !strings.Contains(errb.String(), "no terminal to confirm on: pass --yes") ||
+		!strings.Contains(errb.String(), "nothing was changed") || strings.Contains(errb.String(), "Apply this plan?") {
+		t.Errorf("exit %d stderr %q", code, errb.String())
+	}
+	if after := fixture.Snapshot(t, h.Root()); after != before {
+		t.Errorf("setup without a terminal changed:\n%s", fixture.Diff(before, after))
+	}
+	if !strings.Contains(out.String(), "nr_hugepages") {
+		t.Errorf("the plan was not shown:\n%s", out.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run(testGlobals(&out, &errb, "", false, t), []string{"--root", h.Root(), "setup", "--only", "hugepages", "--hugepages", "8", "--yes"}); code != 0 {
+		t.Fatalf("--yes: exit %d %s", code, errb.String())
+	}
+	if code := run(testGlobals(&out, &errb, "", false, t), []string{"--root", h.Root(), "setup", "--only", "hugepages", "--hugepages", "8"}); code != 0 {
+		t.Errorf("nothing to apply, no terminal: exit %d %s", code, errb.String())
+	}
+}

@@ -29,12 +29,12 @@ func TestSetupGrubCentOS7(t *testing.T) {
 		code := run(g, append([]string{"--root", h.Root()}, args...))
 		return result{code, out.String(), errb.String()}
 	}
-	r := cli("setup", "--dry-run", "-v")
+	r := cli("setup", "--only", "grub", "--dry-run", "-v")
 	if r.code != 0 || !strings.Contains(r.out, `GRUB_CMDLINE_LINUX="crashkernel=auto rd.lvm.lv=centos/root rd.lvm.lv=centos/swap rhgb quiet intel_iommu=on iommu=pt"`) ||
 		!strings.Contains(r.out, "grub2-mkconfig -o /boot/grub2/grub.cfg") {
 		t.Fatalf("dry run: %d\n%s%s", r.code, r.out, r.err)
 	}
-	r = cli("setup", "--yes")
+	r = cli("setup", "--only", "grub", "--yes")
 	if r.code != 3 || !strings.Contains(r.out, "reboot-required") {
 		t.Fatalf("setup: exit %d, want 3\n%s%s", r.code, r.out, r.err)
 	}
@@ -42,12 +42,12 @@ func TestSetupGrubCentOS7(t *testing.T) {
 	if id == nil {
 		t.Fatalf("no backup id in\n%s", r.out)
 	}
-	if r = cli("setup", "--yes"); r.code != 3 {
+	if r = cli("setup", "--only", "grub", "--yes"); r.code != 3 {
 		t.Fatalf("second setup: exit %d, want 3\n%s%s", r.code, r.out, r.err)
 	}
 	os.WriteFile(h.Path("/proc/sys/kernel/random/boot_id"), []byte("11111111-2222-4333-8444-555555555555\n"), 0o644)
 	os.WriteFile(h.Path("/proc/cmdline"), []byte("BOOT_IMAGE=/vmlinuz-3.10.0-1160.el7.x86_64 root=/dev/mapper/centos-root ro crashkernel=auto rd.lvm.lv=centos/root rd.lvm.lv=centos/swap rhgb quiet intel_iommu=on iommu=pt\n"), 0o644)
-	if r = cli("setup", "--yes"); r.code != 0 || !regexp.MustCompile(`grub\s+ok`).MatchString(r.out) {
+	if r = cli("setup", "--only", "grub", "--yes"); r.code != 0 || !regexp.MustCompile(`grub\s+ok`).MatchString(r.out) {
 		t.Fatalf("after the reboot: exit %d, want 0 and grub ok\n%s%s", r.code, r.out, r.err)
 	}
 	if r = cli("rollback", "--id", id[1]); r.code != 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/photonctl/photonctl/pkg/fstackconf"
 	"github.com/photonctl/photonctl/pkg/lab"
 )
 
@@ -52,6 +53,22 @@ of it and puts the hugepage counts back; it touches nothing it did not create.`,
 			if cfg.Engine != lab.EngineKernel && cfg.Engine != lab.EngineFstack {
 				return usageError("--engine %q: give kernel or fstack", cfg.Engine)
 			}
+			if cfg.Engine == lab.EngineFstack {
+				// The lab's F-Stack is this machine's: the same version
+				// setup, conf and doctor would take.
+				h, err := g.Host()
+				if err != nil {
+					return err
+				}
+				rv, err := fstackconf.ResolveVersion(h, fstackconf.VersionQuery{Asked: cfg.FstackVersion, FFPath: os.Getenv("FF_PATH")})
+				if err != nil {
+					return usageError("--fstack-version: %v", err)
+				}
+				for _, n := range rv.Notes {
+					fmt.Fprintf(g.Err, "note: %s\n", n)
+				}
+				cfg.FstackVersion = rv.Version.String()
+			}
 			l, err := newLab()
 			if err != nil {
 				return err
@@ -65,7 +82,7 @@ of it and puts the hugepage counts back; it touches nothing it did not create.`,
 	}
 	up.Flags().StringVar(&cfg.Distro, "distro", cfg.Distro, "the lab root's distro: "+strings.Join(lab.Distros(), ", "))
 	up.Flags().StringVar(&cfg.Engine, "engine", cfg.Engine, "the dataplane the lab is for: kernel, or fstack (a bridge for DPDK's tap device and a lab f-stack.conf)")
-	up.Flags().StringVar(&cfg.FstackVersion, "fstack-version", cfg.FstackVersion, "with --engine fstack: the F-Stack `VERSION` the lab's f-stack.conf is for")
+	up.Flags().StringVar(&cfg.FstackVersion, "fstack-version", cfg.FstackVersion, "with --engine fstack: the F-Stack `VERSION` the lab's f-stack.conf is for (default: the installed libfstack's, else the installed DPDK's F-Stack)")
 	down := &cobra.Command{
 		Use:   "down",
 		Short: "Remove the lab and everything it created",

@@ -24,6 +24,9 @@ func printPlan(w io.Writer, r *engine.Report, verbose bool) {
 func printSteps(w io.Writer, r *engine.Report, verbose bool) {
 	for _, s := range r.Steps {
 		fmt.Fprintf(w, "  %-10s %-16s %s\n", s.Name, s.Status, firstLine(s.Message))
+		if s.Hint != "" {
+			fmt.Fprintf(w, "      hint: %s\n", s.Hint)
+		}
 		if s.Status == engine.StatusOK && !verbose {
 			continue
 		}

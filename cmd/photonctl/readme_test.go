@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -70,5 +71,33 @@ func TestREADMEHostSpecParses(t *testing.T) {
 	}
 	if s.Hugepages != 5120 || s.VFs != 4 || s.FstackVersion != "1.24" {
 		t.Errorf("parsed %+v", s)
+	}
+}
+
+// examples/host.yaml, which make install ships, is the README's host spec
+// with comments.
+func TestExampleHostSpecIsTheREADMEs(t *testing.T) {
+	root := fixture.ModuleRoot(t)
+	ex, err := os.ReadFile(filepath.Join(root, "examples/host.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spec.Parse(bytes.NewReader(ex)); err != nil {
+		t.Fatalf("examples/host.yaml: %v", err)
+	}
+	var keys []string
+	for _, l := range strings.Split(string(ex), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			keys = append(keys, l)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), "```yaml\n")
+	y, _, _ := strings.Cut(rest, "```")
+	if got := strings.Join(keys, "\n") + "\n"; got != y {
+		t.Errorf("examples/host.yaml without its comments:\n%s\nthe README's host spec:\n%s", got, y)
 	}
 }

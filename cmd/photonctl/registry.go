@@ -41,8 +41,16 @@ func checks() []doctor.Check {
 	return c
 }
 
-// moreCommands adds the commands other issues bring (conf, run, bench).
+// moreCommands adds the commands other issues bring (conf, run, bench), and
+// those of build-only builds (gen-docs, with -tags gendocs).
 func moreCommands(root *cobra.Command, g *globalOptions) {
 	root.AddCommand(newConfCmd(g))
 	root.AddCommand(newRunCmd(g), newBenchCmd(g)) // run, bench (issue 7)
+	for _, c := range buildOnlyCommands {
+		root.AddCommand(c(g))
+	}
 }
+
+// buildOnlyCommands are hidden commands that only a build with a build tag
+// has (gendocs.go); the photonctl that ships has none.
+var buildOnlyCommands []func(*globalOptions) *cobra.Command

@@ -110,13 +110,23 @@ up every file it replaces, and picks up after the reboot it asks for.`,
   photonctl setup --hugepages 5120 --vfs 4 --yes
   photonctl doctor
   photonctl --root /var/lib/photonctl/lab/root setup --hugepages 64 --yes`,
-		// --version prints the version stamped at build time (see version).
-		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			return g.validate()
 		},
+	}
+	// --version is photonctl's own flag rather than cobra's (root.Version),
+	// so that it prints exactly what `photonctl version` prints, -o json too.
+	// The root is runnable for it; cobra still refuses an argument that names
+	// no command, with its suggestions.
+	var showVersion bool
+	root.Flags().BoolVar(&showVersion, "version", false, "print the version, as photonctl version does")
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if showVersion {
+			return writeVersion(g)
+		}
+		return cmd.Help()
 	}
 	root.SetIn(g.In)
 	root.SetOut(g.Out)

@@ -33,13 +33,24 @@ func newSetupCmd(g *globalOptions, runF func(*setupOptions) error) *cobra.Comman
 	cmd := &cobra.Command{
 		Use:   "setup",
 		Short: "Plan and apply the host changes a DPDK dataplane needs",
-		Long: `setup plans every step (grub, mlnx, sriov, names, hugepages, fstack), shows the
-plan, and applies it step by step. A step whose state already holds does
+		Long: `setup plans the steps its flags ask for (grub, mlnx, sriov, names, hugepages,
+fstack), shows the plan, and applies it step by step. A step not asked for is
+not planned: the plan lists it with a hint saying what it would do here and
+which flag asks for it. --vfs N, --bind-vfio and --iommu-args plan grub's
+IOMMU arguments; --names keep|scripts plans names; --fstack plans
+f-stack.conf; --only STEP asks for a step by name. A step whose state already holds does
 nothing. A step that needs a reboot (kernel arguments, NIC firmware) makes setup
 exit with code 3: reboot, then run photonctl setup again and it carries on.
-Every file it replaces is backed up first; see photonctl rollback.`,
+Every file it replaces is backed up first; see photonctl rollback.
+
+Before applying it asks on the terminal. Without a terminal to ask on (over
+ssh HOST photonctl, from cron or Ansible, with stdin redirected) it applies
+only with --yes: otherwise it shows the plan, changes nothing and exits 2
+("no terminal to confirm on: pass --yes").`,
 		Example: `  # see what would change, change nothing
   photonctl setup --dry-run --hugepages 5120
+  # the whole procedure on an Intel NIC
+  photonctl setup --pf enp1s0 --vfs 4 --bind-vfio --names keep --hugepages 5120 --fstack
   # reserve 10 GB of 2 MB pages now and at every boot, without asking
   photonctl setup --only hugepages --hugepages 5120 --yes
   # the same from a host spec file
@@ -63,7 +74,7 @@ Every file it replaces is backed up first; see photonctl rollback.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and change nothing")
-	f.BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking")
+	f.BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking (needed when there is no terminal to ask on: ssh, cron, Ansible)")
 	f.StringSliceVar(&opts.Only, "only", nil, "run only these `STEPS` (comma-separated)")
 	f.StringSliceVar(&opts.Skip, "skip", nil, "do not run these `STEPS`")
 	addSpecFlags(f, &opts.flags)
@@ -88,8 +99,9 @@ func addSpecFlags(f *pflag.FlagSet, s *spec.Spec) {
 	f.IntVar(&s.Hugepages, "hugepages", s.Hugepages, "hugepages: reserve `N` pages (-1 leaves them alone)")
 	f.StringVar(&s.HugepageSize, "hugepage-size", s.HugepageSize, "hugepages: page `SIZE`, 2M or 1G")
 	f.StringVar(&s.NUMANode, "numa-node", s.NUMANode, "hugepages: reserve on NUMA node `K`, or all")
+	f.BoolVar(&s.Fstack, "fstack", s.Fstack, "fstack: write the f-stack.conf (--fstack-conf) for the PF")
 	f.StringVar(&s.FstackConf, "fstack-conf", s.FstackConf, "fstack: the f-stack.conf `FILE` to write")
-	f.StringVar(&s.FstackVersion, "fstack-version", s.FstackVersion, "fstack: F-Stack `VERSION` the config is for (default: the installed one)")
+	f.StringVar(&s.FstackVersion, "fstack-version", s.FstackVersion, "fstack: F-Stack `VERSION` the config is for (default: the installed libfstack's, else the key an existing f-stack.conf uses, else the installed DPDK's F-Stack)")
 	f.BoolVar(&s.LowLatency, "low-latency", s.LowLatency, "fstack: idle_sleep=0 and no delayed ACKs, for ping-pong latency")
 	f.BoolVar(&s.IPv6, "ipv6", s.IPv6, "fstack: also configure the PF's global IPv6 address")
 }
@@ -110,6 +122,7 @@ func setupRun(ctx context.Context, opts *setupOptions) error {
 	if err != nil {
 		return err
 	}
+	env.Only = opts.Only
 	eo := engine.Options{DryRun: opts.DryRun, Who: engine.Who()}
 	if !g.JSON() {
 		eo.ShowPlan = func(r *engine.Report) {
@@ -121,11 +134,20 @@ func setupRun(ctx context.Context, opts *setupOptions) error {
 			}
 		}
 	}
-	if !opts.Yes && !opts.DryRun && g.isTerminal() {
+	switch {
+	case opts.Yes || opts.DryRun:
+	case g.isTerminal():
 		eo.Confirm = func(*engine.Report) (bool, error) { return confirm(g) }
+	default:
+		// No one to ask (ssh host photonctl ..., cron, Ansible, </dev/null):
+		// refuse, as apt and terraform do, rather than apply unasked.
+		eo.Confirm = func(*engine.Report) (bool, error) { return false, errNoTerminal }
 	}
 	rep, err := engine.Run(ctx, env, all, sel, eo)
 	if err != nil {
+		if errors.Is(err, errNoTerminal) {
+			return withCode(ExitUsage, fmt.Errorf("%w (or --dry-run to only see the plan); nothing was changed", err))
+		}
 		if errors.Is(err, engine.ErrDeclined) {
 			fmt.Fprintln(g.Err, err)
 			return withCode(ExitFailure, nil)
@@ -153,6 +175,10 @@ func setupRun(ctx context.Context, opts *setupOptions) error {
 	}
 	return nil
 }
+
+// errNoTerminal: setup has changes to apply, no --yes, and no terminal to
+// ask on.
+var errNoTerminal = errors.New("no terminal to confirm on: pass --yes")
 
 func confirm(g *globalOptions) (bool, error) {
 	fmt.Fprint(g.Err, "Apply this plan? [y/N] ")

@@ -39,7 +39,7 @@ func TestSetupVFsWaitsForMlnxFirmware(t *testing.T) {
 // both ports and their units.
 func TestSetupVFsDryRunAfterFirmware(t *testing.T) {
 	h := fixture.Host(t, "mlnx-cx4lx-off", "mlnx-cx4lx-on")
-	r := photonctlWith(t, runnertest.New(t), "--root", h.Root(), "setup", "--only", "sriov", "--vfs", "4", "--dry-run")
+	r := photonctlWith(t, runnertest.New(t).Tools("systemctl"), "--root", h.Root(), "setup", "--only", "sriov", "--vfs", "4", "--dry-run")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
 	}

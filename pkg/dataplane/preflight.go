@@ -93,22 +93,27 @@ func (c *FstackConf) AllowList() []string {
 	return out
 }
 
-// FstackVersion is the F-Stack release whose config keys preflight checks
-// against (the release the fstack engine is built and tested with; set at
-// build time with -ldflags "-X github.com/photonctl/photonctl/pkg/dataplane.FstackVersion=1.25").
-var FstackVersion = "1.24"
+// FstackVersion pins the F-Stack release whose config keys preflight checks
+// against (set at build time with -ldflags "-X
+// github.com/photonctl/photonctl/pkg/dataplane.FstackVersion=1.25"); empty,
+// the release is resolved as every other command resolves it
+// (fstackconf.ResolveVersion: the installed libfstack, else the key the
+// config uses, else the installed DPDK's).
+var FstackVersion = ""
 
 // checkWithFstackconf runs pkg/fstackconf's checks (keys of the release,
-// ports, addresses, lcore_mask against the online CPUs, ranges).
-func checkWithFstackconf(h *host.Host, b []byte) ([]string, error) {
-	v, err := fstackconf.ParseVersion(FstackVersion)
-	if err != nil {
-		return nil, err
-	}
+// ports, addresses, lcore_mask against the online CPUs, ranges) and returns
+// the release it checked for.
+func checkWithFstackconf(h *host.Host, confPath string, b []byte) (fstackconf.Version, []string, error) {
 	f, err := fstackconf.ParseBytes(b)
 	if err != nil {
-		return nil, err
+		return fstackconf.Version{}, nil, err
 	}
+	r, err := fstackconf.ResolveVersion(h, fstackconf.VersionQuery{Asked: FstackVersion, FFPath: os.Getenv("FF_PATH"), Conf: confPath, ConfData: b})
+	if err != nil {
+		return fstackconf.Version{}, nil, err
+	}
+	v := r.Version
 	var online fstackconf.CPUSet
 	if ob, err := h.ReadFile("/sys/devices/system/cpu/online"); err == nil {
 		online, _ = fstackconf.ParseCPUList(ob)
@@ -117,7 +122,7 @@ func checkWithFstackconf(h *host.Host, b []byte) ([]string, error) {
 	for _, p := range fstackconf.Check(f, v, online) {
 		out = append(out, p.String())
 	}
-	return out, nil
+	return v, out, nil
 }
 
 // Preflight checks, before ff_init, everything that would make ff_init end
@@ -139,10 +144,10 @@ func Preflight(h *host.Host, confPath string, port uint16) (*FstackConf, error) 
 	if err != nil {
 		return nil, fail("%s: %v", confPath, err)
 	}
-	if probs, err := checkWithFstackconf(h, b); err != nil {
+	if v, probs, err := checkWithFstackconf(h, confPath, b); err != nil {
 		return conf, fail("%s: %v", confPath, err)
 	} else if len(probs) > 0 {
-		return conf, fail("%s does not suit F-Stack %s: %s; fix it (photonctl doctor --only fstackconf shows each fix)", confPath, FstackVersion, strings.Join(probs, "; "))
+		return conf, fail("%s does not suit F-Stack %s: %s; fix it (photonctl doctor --only fstackconf shows each fix)", confPath, v, strings.Join(probs, "; "))
 	}
 	for _, k := range [][2]string{{"dpdk", "lcore_mask"}, {"dpdk", "port_list"}, {"port0", "addr"}, {"port0", "netmask"}} {
 		if v, ok := conf.Get(k[0], k[1]); !ok || v == "" {

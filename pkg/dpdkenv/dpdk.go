@@ -13,42 +13,13 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/doctor"
 	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/fstackconf"
 	"github.com/photonctl/photonctl/pkg/host"
 	"github.com/photonctl/photonctl/pkg/runner"
 )
 
-// dpdkFor is the DPDK release each F-Stack release is built against.
-var dpdkFor = map[string]string{
-	"1.22": "20.11",
-	"1.23": "21.11",
-	"1.24": "22.11",
-	"1.25": "23.11",
-}
-
-// fstackFor is the F-Stack release for a DPDK release.
-func fstackFor(dpdk string) string {
-	for f, d := range dpdkFor {
-		if d == dpdk {
-			return f
-		}
-	}
-	return ""
-}
-
-// pcDirs are where libdpdk.pc is looked for when pkg-config does not find
-// it (meson installs it under /usr/local/lib64 on CentOS, which pkg-config
-// does not search by default).
-var pcDirs = []string{
-	"/usr/local/lib64/pkgconfig",
-	"/usr/local/lib/pkgconfig",
-	"/usr/local/lib/x86_64-linux-gnu/pkgconfig",
-	"/usr/local/lib/aarch64-linux-gnu/pkgconfig",
-	"/usr/lib64/pkgconfig",
-	"/usr/lib/pkgconfig",
-	"/usr/lib/x86_64-linux-gnu/pkgconfig",
-	"/usr/lib/aarch64-linux-gnu/pkgconfig",
-	"/usr/share/pkgconfig",
-}
+// pcDirs are where libdpdk.pc is looked for (fstackconf.PCDirs).
+var pcDirs = fstackconf.PCDirs
 
 // ParsePCVersion returns the Version field of a pkg-config .pc file.
 func ParsePCVersion(b []byte) (string, bool) {
@@ -94,45 +65,26 @@ func findPCFile(h *host.Host) (p, version, denied string, err error) {
 	return "", "", denied, err
 }
 
-// fstackVersion is the F-Stack release asked for (--fstack-version) or, when
-// not given, found in FF_PATH: its RELEASE_NOTES.md, else a folder name such
-// as f-stack-1.22. "" when unknown; how says where it came from.
+// fstackVersion is the F-Stack release of the host as every command resolves
+// it (fstackconf.ResolveVersion), when that says what is installed: the flag,
+// libfstack or $FF_PATH. A version guessed from f-stack.conf's keys or from
+// the installed DPDK proves nothing about the DPDK it is checked against.
+// "" when unknown; how says where it came from.
 func fstackVersion(h *host.Host, env *engine.Env, o Options) (v, how string) {
-	if env.Spec.FstackVersion != "" {
-		return env.Spec.FstackVersion, "--fstack-version"
-	}
-	if o.FFPath == "" {
+	r, err := fstackconf.ResolveVersion(h, fstackconf.VersionQuery{Asked: env.Spec.FstackVersion, FFPath: o.FFPath, Conf: env.Spec.FstackConf})
+	if err != nil || (r.From != fstackconf.FromFlag && r.From != fstackconf.FromInstalled) {
 		return "", ""
 	}
-	if b, err := h.ReadFile(path.Join(o.FFPath, "RELEASE_NOTES.md")); err == nil {
-		if v := releaseNotesVersion(b); v != "" {
-			return v, path.Join(o.FFPath, "RELEASE_NOTES.md")
-		}
+	if r.From == fstackconf.FromFlag {
+		return r.Version.String(), "--fstack-version"
 	}
-	if m := dirVersionRe.FindStringSubmatch(path.Base(path.Clean(o.FFPath))); m != nil {
-		return m[1], "FF_PATH " + o.FFPath
-	}
-	return "", ""
-}
-
-var (
-	notesVersionRe = regexp.MustCompile(`F-Stack v(1\.\d+)`)
-	dirVersionRe   = regexp.MustCompile(`(?i)f-stack-v?(1\.\d+)`)
-)
-
-// releaseNotesVersion is the newest release F-Stack's RELEASE_NOTES.md
-// names ("2022.09 F-Stack v1.22" -> "1.22"); the newest comes first.
-func releaseNotesVersion(b []byte) string {
-	if m := notesVersionRe.FindSubmatch(b); m != nil {
-		return string(m[1])
-	}
-	return ""
+	return r.Version.String(), r.How
 }
 
 func checkDPDK(ctx context.Context, env *engine.Env, o Options) []doctor.Result {
 	h := env.Host
 	fv, fvFrom := fstackVersion(h, env, o)
-	want := dpdkFor[fv]
+	want := fstackconf.DPDKFor[fv]
 
 	var ver, via, pcMiss string
 	if _, err := env.Run.LookPath("pkg-config"); err == nil {
@@ -169,7 +121,7 @@ func checkDPDK(ctx context.Context, env *engine.Env, o Options) []doctor.Result 
 			Detail: fmt.Sprintf("DPDK %s (%s); F-Stack %s (%s) is not one photonctl knows the DPDK release of (1.22 to 1.25), so the match is not checked", ver, via, fv, fvFrom)})
 	case got != want:
 		fix := installDPDKFix(want, fv)
-		if other := fstackFor(got); other != "" {
+		if other := fstackconf.ForDPDK(got); other != "" {
 			fix += fmt.Sprintf(", or use F-Stack %s, which is built for DPDK %s", other, got)
 		}
 		res = append(res, doctor.Result{ID: IDDPDKVersion, Status: doctor.Fail,

@@ -14,6 +14,9 @@ type StepReport struct {
 	Status  Status   `json:"status"`
 	Changes []Change `json:"changes"`
 	Message string   `json:"message"`
+	// Hint: for a step not asked for, what the whole procedure would want
+	// from it and the flag that asks for it.
+	Hint string `json:"hint,omitempty"`
 }
 
 // Report is setup's outcome; its JSON form is schema 1.
@@ -48,6 +51,55 @@ type Options struct {
 	ShowPlan func(*Report)
 	// Who names this run in the lock file.
 	Who string
+}
+
+// ErrMissingTool is returned, before anything is applied, when a planned
+// step would run a tool the root does not have.
+var ErrMissingTool = errors.New("a tool the plan runs is not installed")
+
+// Tools are the commands a plan runs: its Tools, and the first word of each
+// "run: ..." change.
+func (p *Plan) tools() []string {
+	out := append([]string(nil), p.Tools...)
+	for _, c := range p.Changes {
+		if cmd, ok := strings.CutPrefix(c.Path, "run: "); ok {
+			if f := strings.Fields(cmd); len(f) > 0 {
+				out = append(out, strings.Trim(f[0], `'"`))
+			}
+		}
+	}
+	return out
+}
+
+// checkTools finds, inside the root, every tool the planned steps would
+// run: one missing fails the plan, so that no step is applied and then the
+// next one fails on it (a grub step that edited /etc/default/grub and then
+// found no grub2-mkconfig).
+func checkTools(env *Env, selected []Step, plans []*Plan, rep *Report) error {
+	if env.Run == nil {
+		return nil
+	}
+	var missing []string
+	for i, s := range selected {
+		if rep.Steps[i].Status != StatusPlanned {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, t := range plans[i].tools() {
+			if seen[t] {
+				continue
+			}
+			seen[t] = true
+			if _, err := env.Run.LookPath(t); err != nil {
+				missing = append(missing, fmt.Sprintf("%s runs %s: %v", s.Name(), t, err))
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s; install it (or leave the step out with --skip), then run setup again",
+			ErrMissingTool, strings.Join(missing, "; "))
+	}
+	return nil
 }
 
 // ErrDeclined is returned when the user answers no.
@@ -95,12 +147,14 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 			return nil, fmt.Errorf("%s: %w", s.Name(), err)
 		}
 		plans[i] = p
-		sr := StepReport{Name: s.Name(), Changes: nonNil(p.Changes), Message: p.Message}
+		sr := StepReport{Name: s.Name(), Changes: nonNil(p.Changes), Message: p.Message, Hint: p.Hint}
 		switch {
 		case p.Skip != "":
 			sr.Status, sr.Message = StatusSkipped, p.Skip
 		case waits(s) && rebootAhead:
 			sr.Status, sr.Message = StatusSkipped, "waits for the reboot: "+orDefault(p.Message, "reboot first")
+		case p.Blocked != nil:
+			return nil, fmt.Errorf("%s: %w", s.Name(), p.Blocked)
 		case !p.Done():
 			sr.Status = StatusPlanned
 			if p.RebootPending {
@@ -113,6 +167,9 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 			sr.Status = StatusOK
 		}
 		rep.Steps = append(rep.Steps, sr)
+	}
+	if err := checkTools(env, selected, plans, rep); err != nil {
+		return nil, err
 	}
 	if opt.DryRun {
 		rep.RebootRequired = rebootAhead

@@ -64,8 +64,19 @@ type Plan struct {
 	// Skip, when set, says why the step does not apply (not asked for, no
 	// such hardware); the step is reported skipped and not applied.
 	Skip string
+	// Hint, for a step not asked for, says what the whole procedure would
+	// want from it on this host and which flag asks for it.
+	Hint string
 	// Data is the step's own state from Check, handed to Apply.
 	Data any
+	// Blocked, when set, is why Apply would fail now: the step needs a
+	// reboot an earlier step plans (NIC firmware). With that reboot ahead
+	// the step waits for it; without, the plan fails and nothing is applied.
+	Blocked error
+	// Tools are the commands Apply runs beyond the "run: ..." changes
+	// (their first word counts too): each must be in the root, or nothing
+	// is applied.
+	Tools []string
 }
 
 // Done reports whether the state already holds.
@@ -135,6 +146,9 @@ type Env struct {
 	KernelArgs KernelArgs
 	// DryRun is set while the engine only plans.
 	DryRun bool
+	// Only lists the steps named with --only: a step named there is asked
+	// for even without the flags that otherwise ask for it.
+	Only []string
 
 	memo memo
 }
@@ -150,6 +164,16 @@ func (e *Env) Netlink() *netlink.Handle {
 	}
 	e.NL = h
 	return h
+}
+
+// Named reports whether --only names step.
+func (e *Env) Named(step string) bool {
+	for _, n := range e.Only {
+		if n == step {
+			return true
+		}
+	}
+	return false
 }
 
 // Progressf prints a progress line where progress is wanted.

@@ -12,6 +12,7 @@ import (
 	"github.com/photonctl/photonctl/pkg/doctor"
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/host"
+	"github.com/photonctl/photonctl/pkg/sriov"
 )
 
 // Doctor check IDs.
@@ -96,7 +97,7 @@ func checkFile(env *engine.Env, ffPath string) []doctor.Result {
 	if res != nil {
 		return []doctor.Result{*res}
 	}
-	v, notes, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion)
+	v, notes, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion, env.Spec.FstackConf)
 	if err != nil {
 		return []doctor.Result{{Status: doctor.Fail, Detail: err.Error(), Fix: "give --fstack-version 1.24 (or the release you run)"}}
 	}
@@ -150,7 +151,7 @@ func checkPort0(env *engine.Env) []doctor.Result {
 		if !ok {
 			got = "(none)"
 		}
-		if got != kv[1] {
+		if !SameValue("port0", kv[0], got, kv[1]) {
 			diffs = append(diffs, fmt.Sprintf("%s=%s, %s has %s", kv[0], got, facts.PF, kv[1]))
 		}
 	}
@@ -174,7 +175,7 @@ func checkAllow(env *engine.Env, ffPath string) []doctor.Result {
 	if res != nil {
 		return []doctor.Result{*res}
 	}
-	v, _, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion)
+	v, _, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion, env.Spec.FstackConf)
 	if err != nil {
 		return []doctor.Result{{Status: doctor.Skip, Detail: err.Error()}}
 	}
@@ -205,6 +206,13 @@ func checkAllow(env *engine.Env, ffPath string) []doctor.Result {
 		case drv == "vfio-pci":
 			out = append(out, doctor.Result{Status: doctor.OK, Detail: pci + ": bound to vfio-pci"})
 		default:
+			if why := sriov.VFIORefusal(env, pci); why != nil {
+				out = append(out, doctor.Result{Status: doctor.Fail,
+					Detail: fmt.Sprintf("%s (vendor %s) is bound to %s, and DPDK would need it on vfio-pci, but it must stay where it is: %v", pci, vendor, drv, why),
+					Fix: fmt.Sprintf("take %s out of %s; for a NIC that is not bifurcated DPDK takes a VF on vfio-pci: photonctl setup --pf %s --vfs N --bind-vfio, then photonctl setup --only fstack",
+						pci, v.AllowKey(), pci)})
+				continue
+			}
 			out = append(out, doctor.Result{Status: doctor.Fail, Detail: fmt.Sprintf("%s (vendor %s) is bound to %s: DPDK needs it on vfio-pci", pci, vendor, drv), Fix: "dpdk-devbind.py --bind=vfio-pci " + pci})
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/host"
 	"github.com/photonctl/photonctl/pkg/spec"
+	"github.com/photonctl/photonctl/pkg/sriov"
 )
 
 // ErrNoPF means no physical function was given and none could be found: no
@@ -34,6 +35,9 @@ type Facts struct {
 	// VFPredicted: the VF does not exist yet; its address is the PF's plus
 	// sriov_offset (what the sriov step will create).
 	VFPredicted bool
+	// Bifurcated: the PF's driver keeps the device while DPDK drives it
+	// (mlx5), so the PF stands in the allow-list beside its VF.
+	Bifurcated bool
 
 	Addr, Netmask, Broadcast, Gateway string
 	Addr6, Gateway6                   string
@@ -46,12 +50,19 @@ type Facts struct {
 	Notes     []string
 }
 
-// Allow is the allow-list: PF, then VF.
+// Allow is the allow-list, as the PF's driver wants it: for a bifurcated
+// driver (mlx5) the PF, then the VF (the kernel keeps the PF); for any
+// other (igb, ixgbe, i40e, virtio) the VF only, which DPDK drives on
+// vfio-pci (sriov --bind-vfio), or the PF itself when it has no VF (Gather
+// refuses that for a PF the host cannot lose).
 func (f *Facts) Allow() []string {
-	if f.VFPCI == "" {
+	switch {
+	case f.VFPCI == "":
 		return []string{f.PFPCI}
+	case f.Bifurcated:
+		return []string{f.PFPCI, f.VFPCI}
 	}
-	return []string{f.PFPCI, f.VFPCI}
+	return []string{f.VFPCI}
 }
 
 // Gather reads the facts from the host (sysfs under its root) and netlink
@@ -79,10 +90,50 @@ func Gather(env *engine.Env) (*Facts, error) {
 		f.ipv6(nl, link)
 	}
 	f.vf(h, env.Spec)
+	f.Bifurcated = sriov.Bifurcated(h, f.PFPCI)
+	if err := f.needsVFIO(env); err != nil {
+		return nil, err
+	}
 	if err := f.cpus(h); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// needsVFIO checks what DPDK will need bound to vfio-pci. A non-bifurcated
+// PF without a VF would itself be allow-listed, and DPDK needs it on
+// vfio-pci: refused when that cannot be done safely (it carries the
+// default route or this SSH session, it has VFs). Without --pf (the PF is
+// the default route's NIC) that skips the step; with --pf it is bad input.
+// A VF not on vfio-pci gets a note, unless --bind-vfio binds it.
+func (f *Facts) needsVFIO(env *engine.Env) error {
+	if f.Bifurcated {
+		return nil
+	}
+	if f.VFPCI != "" {
+		drv := ""
+		if t, err := env.Host.ReadLink("/sys/bus/pci/devices/" + f.VFPCI + "/driver"); err == nil {
+			drv = path.Base(t)
+		}
+		if drv != "vfio-pci" && !env.Spec.BindVFIO {
+			if drv == "" {
+				drv = "no driver"
+			}
+			f.Notes = append(f.Notes, fmt.Sprintf("VF %s is on %s: DPDK needs it on vfio-pci (photonctl setup --only sriov --vfs N --bind-vfio)", f.VFPCI, drv))
+		}
+		return nil
+	}
+	why := sriov.VFIORefusal(env, f.PFPCI)
+	if why == nil {
+		f.Notes = append(f.Notes, fmt.Sprintf("%s (%s) is not bifurcated: DPDK needs it on vfio-pci (dpdk-devbind.py --bind=vfio-pci %s)", f.PF, f.PFPCI, f.PFPCI))
+		return nil
+	}
+	msg := fmt.Sprintf("F-Stack would drive %s itself (%v), and DPDK needs it on vfio-pci: photonctl will not allow-list it. "+
+		"Give --pf a NIC this host can spare, or create VFs on an SR-IOV PF for F-Stack (--pf PF --vfs N --bind-vfio)", f.PF, why)
+	if env.Spec.PF == "" {
+		return fmt.Errorf("%w: %s", ErrNoPF, msg)
+	}
+	return engine.BadInput("--pf %s: %s", env.Spec.PF, msg)
 }
 
 // pciOf finds the PCI address of a network interface: its device, or the

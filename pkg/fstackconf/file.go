@@ -270,11 +270,12 @@ func (f *File) Get(section, key string) (string, bool) {
 }
 
 // Set gives key the value in section and reports whether the file changed.
-// An existing line keeps its spacing and inline comment; a new key goes after
+// A value that means the same (see SameValue) is left as written. An
+// existing line keeps its spacing and inline comment; a new key goes after
 // the section's last key, a new section at the end ([dpdk] at the start).
 func (f *File) Set(section, key, value string) bool {
 	if l := f.Lookup(section, key); l != nil {
-		if l.Value() == value {
+		if SameValue(section, key, l.Value(), value) {
 			return false
 		}
 		l.Raw = l.Raw[:l.valStart] + value + l.Raw[l.valEnd:]
@@ -346,6 +347,14 @@ func (f *File) Delete(section, key string) bool {
 	return changed
 }
 
+// shift moves a Pair's spans by d bytes, after text before the key changed.
+func (l *Line) shift(d int) {
+	l.keyStart += d
+	l.keyEnd += d
+	l.valStart += d
+	l.valEnd += d
+}
+
 func newPair(section, key, value, eol string) *Line {
 	raw := key + "=" + value
 	return &Line{Raw: raw, EOL: eol, Kind: Pair, Section: section,
@@ -356,7 +365,53 @@ func (f *File) insert(i int, ls ...*Line) {
 	if i > 0 && f.Lines[i-1].EOL == "" {
 		f.Lines[i-1].EOL = f.eol()
 	}
+	if i == 0 && len(f.Lines) > 0 && len(ls) > 0 && strings.HasPrefix(f.Lines[0].Raw, "\ufeff") {
+		// The byte order mark stays the first thing in the file.
+		old := f.Lines[0]
+		old.Raw = strings.TrimPrefix(old.Raw, "\ufeff")
+		if old.Kind == Pair {
+			old.shift(-len("\ufeff"))
+		}
+		ls[0].Raw = "\ufeff" + ls[0].Raw
+		if ls[0].Kind == Pair {
+			ls[0].shift(len("\ufeff"))
+		}
+	}
 	f.Lines = append(f.Lines[:i], append(ls, f.Lines[i:]...)...)
+	f.dedentAfter(i + len(ls))
+}
+
+// dedentAfter takes the indentation off the first header or key at or after
+// line i (past blanks and comments) when a key now comes before it: inih
+// reads an indented line after a key as more of that key's value, so an
+// indented header ("  [port0]") that followed another header would otherwise
+// vanish into the key inserted above it.
+func (f *File) dedentAfter(i int) {
+	keyAbove := false
+	for j := i - 1; j >= 0; j-- {
+		if k := f.Lines[j].Kind; k == Pair || k == Header {
+			keyAbove = k == Pair
+			break
+		}
+	}
+	if !keyAbove {
+		return
+	}
+	for ; i < len(f.Lines); i++ {
+		l := f.Lines[i]
+		if l.Kind == Blank || l.Kind == Comment {
+			continue
+		}
+		trimmed := strings.TrimLeft(l.Raw, " \t")
+		d := len(l.Raw) - len(trimmed)
+		if d > 0 {
+			l.Raw = trimmed
+			if l.Kind == Pair {
+				l.shift(-d)
+			}
+		}
+		return
+	}
 }
 
 // eol is the file's line end: that of its first line, else "\n".

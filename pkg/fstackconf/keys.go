@@ -43,15 +43,15 @@ func ParseVersion(s string) (Version, error) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "v")
 	parts := strings.Split(s, ".")
 	if len(parts) < 2 || len(parts) > 3 || parts[0] != "1" {
-		return Version{}, fmt.Errorf("%w: %q is not an F-Stack version; give one such as 1.24", ErrVersion, s)
+		return Version{}, fmt.Errorf("%w: %q is not an F-Stack version; give one of %s", ErrVersion, s, VersionList())
 	}
 	n, err := strconv.Atoi(parts[1])
 	if err != nil || n < 0 {
-		return Version{}, fmt.Errorf("%w: %q is not an F-Stack version; give one such as 1.24", ErrVersion, s)
+		return Version{}, fmt.Errorf("%w: %q is not an F-Stack version; give one of %s", ErrVersion, s, VersionList())
 	}
 	v := Version{n}
 	if v.Minor < Oldest.Minor {
-		return v, fmt.Errorf("%w: F-Stack %s is older than %s, the oldest release photonctl knows the keys of", ErrVersion, v, Oldest)
+		return v, fmt.Errorf("%w: F-Stack %s is older than %s, the oldest release photonctl knows the keys of; give one of %s", ErrVersion, v, Oldest, VersionList())
 	}
 	return v, nil
 }

@@ -23,7 +23,7 @@ func cx4Env(t *testing.T, layers ...string) (*engine.Env, *netlink.Handle) {
 	nl := testNS(t)
 	addLink(t, nl, "ens1f0", "192.168.1.2/24", "192.168.1.1")
 	h := fixture.Host(t, append([]string{"fstack-cx4"}, layers...)...)
-	return &engine.Env{Host: h, NL: nl, Spec: spec.Default()}, nl
+	return &engine.Env{Host: h, NL: nl, Spec: askFstack()}, nl
 }
 
 func TestRenderCX4Golden(t *testing.T) {
@@ -74,14 +74,13 @@ func TestRenderPredictsVFAndFindsVersion(t *testing.T) {
 	}
 }
 
-func TestRenderDefaultVersionNote(t *testing.T) {
+// Without anything that tells the F-Stack version, setup says it cannot
+// tell (bad input, listing the versions) instead of guessing.
+func TestRenderUnknownVersion(t *testing.T) {
 	env, _ := cx4Env(t)
-	r, err := Render(env, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Version != Newest || !strings.Contains(strings.Join(r.Notes, "\n"), "F-Stack version not found") {
-		t.Errorf("version %s, notes %q", r.Version, r.Notes)
+	_, err := Render(env, "")
+	if !errors.Is(err, ErrUnknownVersion) || !engine.IsBadInput(err) || !strings.Contains(err.Error(), "1.21, 1.22, 1.23, 1.24, 1.25") {
+		t.Errorf("err = %v; want bad input saying it cannot tell, listing the versions", err)
 	}
 }
 
@@ -155,7 +154,7 @@ func TestRenderRealLinkPF(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := fixture.Host(t, "fstack-cx4", "fstack-cx4-vfs")
-	env := &engine.Env{Host: h, NL: nl, Spec: spec.Default()}
+	env := &engine.Env{Host: h, NL: nl, Spec: askFstack()}
 	env.Spec.FstackVersion = "1.24"
 	env.Spec.PF = "0000:03:00.0"
 	r, err := Render(env, "")
@@ -168,7 +167,7 @@ func TestRenderRealLinkPF(t *testing.T) {
 func TestRenderNoPF(t *testing.T) {
 	nl := testNS(t)
 	addLink(t, nl, "eth9", "10.1.0.2/24", "")
-	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4"), NL: nl, Spec: spec.Default()}
+	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4"), NL: nl, Spec: askFstack()}
 	if _, err := Render(env, ""); !errors.Is(err, ErrNoPF) {
 		t.Errorf("no default route: err = %v, want ErrNoPF", err)
 	}
@@ -261,7 +260,7 @@ func TestStepSetupTwice(t *testing.T) {
 
 func TestStepSkipsWithoutPF(t *testing.T) {
 	nl := testNS(t)
-	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4"), NL: nl, Spec: spec.Default()}
+	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4"), NL: nl, Spec: askFstack()}
 	p, err := (&Step{}).Check(context.Background(), env)
 	if err != nil {
 		t.Fatal(err)
@@ -290,20 +289,9 @@ func TestRenderLab(t *testing.T) {
 	}
 }
 
-func TestRenderVirtioPF(t *testing.T) {
-	nl := testNS(t)
-	addLink(t, nl, "eth0", "198.18.0.2/15", "198.18.0.1")
-	env := &engine.Env{Host: fixture.Host(t, "fstack-cx4", "fstack-virtio"), NL: nl, Spec: spec.Default()}
-	env.Spec.FstackVersion = "1.25"
-	r, err := Render(env, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := mustParse(t, r.Data)
-	for k, want := range map[string]string{"dpdk.allow": "0000:00:03.0", "dpdk.lcore_mask": "2", "port0.netmask": "255.254.0.0", "port0.broadcast": "198.19.255.255"} {
-		sec, key, _ := strings.Cut(k, ".")
-		if got, _ := f.Get(sec, key); got != want {
-			t.Errorf("%s = %q, want %q", k, got, want)
-		}
-	}
+// askFstack is the spec of setup --fstack: the fstack step asked for.
+func askFstack() spec.Spec {
+	s := spec.Default()
+	s.Fstack = true
+	return s
 }

@@ -33,11 +33,6 @@ type Rendered struct {
 // without an address on it is ErrNoPF or ErrNoAddress.
 func Render(env *engine.Env, ffPath string) (*Rendered, error) {
 	r := &Rendered{Path: env.Spec.FstackConf}
-	v, notes, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion)
-	if err != nil {
-		return nil, engine.BadInput("--fstack-version: %v", err)
-	}
-	r.Version, r.Notes = v, notes
 	f, err := Load(env.Host, r.Path)
 	switch {
 	case host.IsNotExist(err):
@@ -50,6 +45,11 @@ func Render(env *engine.Env, ffPath string) (*Rendered, error) {
 	if r.Facts, err = Gather(env); err != nil {
 		return nil, err
 	}
+	v, notes, err := Resolve(env.Host, ffPath, env.Spec.FstackVersion, env.Spec.FstackConf)
+	if err != nil {
+		return nil, engine.BadInput("--fstack-version: %w", err)
+	}
+	r.Version, r.Notes = v, notes
 	r.Notes = append(r.Notes, r.Facts.Notes...)
 	r.Edits = Fill(f, v, r.Facts, env.Spec)
 	r.Data = f.Bytes()
@@ -94,6 +94,13 @@ func (s *Step) Name() string { return engine.StepFstack }
 // given, none carrying the default route) or without an address on it, the
 // step is skipped with the reason: there is nothing to fill [port0] from.
 func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error) {
+	if sp := env.Spec; !sp.Fstack && !sp.LowLatency && !sp.IPv6 && !env.Named(engine.StepFstack) {
+		hint := fmt.Sprintf("--fstack writes %s for the PF (photonctl conf render shows what it would write)", sp.FstackConf)
+		if env.Host.Exists(sp.FstackConf) {
+			hint = fmt.Sprintf("%s exists; --fstack brings it in line with the PF (photonctl doctor --only fstackconf says whether it is)", sp.FstackConf)
+		}
+		return &engine.Plan{Skip: "not asked for (--fstack, --low-latency, --ipv6 or --only fstack)", Hint: hint}, nil
+	}
 	r, err := Render(env, s.FFPath)
 	if errors.Is(err, ErrNoPF) || errors.Is(err, ErrNoAddress) {
 		return &engine.Plan{Skip: err.Error()}, nil

@@ -1,6 +1,9 @@
 package fstackconf
 
 import (
+	"bufio"
+	"bytes"
+	"fmt"
 	"path"
 	"regexp"
 	"strings"
@@ -14,10 +17,16 @@ const LibDir = "/usr/local/lib"
 
 var versionRe = regexp.MustCompile(`(?m)(?:^|[^0-9.])(1\.\d+)(?:\.\d+)?\s*$`)
 
+var (
+	notesVersionRe = regexp.MustCompile(`F-Stack v(1\.\d+)`)
+	dirVersionRe   = regexp.MustCompile(`(?i)f-stack-v?(1\.\d+)`)
+)
+
 // DetectVersion finds the installed F-Stack release: the version in the name
 // of the library libfstack.a points to (make install names it
-// libfstack.a.1.24), else $FF_PATH/VERSION, else F-STACK_VERSION in
-// $FF_PATH/lib/Makefile. F-Stack installs no pkg-config file. source says
+// libfstack.a.1.24), else in $FF_PATH: its VERSION file, F-STACK_VERSION in
+// lib/Makefile, the newest release RELEASE_NOTES.md names, or the folder's
+// name (f-stack-1.22). F-Stack installs no pkg-config file. source says
 // where it was found; ok is false when nothing says.
 func DetectVersion(h *host.Host, ffPath string) (v Version, source string, ok bool) {
 	try := func(s, from string) bool {
@@ -56,27 +65,171 @@ func DetectVersion(h *host.Host, ffPath string) (v Version, source string, ok bo
 				return v, source, true
 			}
 		}
+		notes := path.Join(ffPath, "RELEASE_NOTES.md")
+		if b, err := h.ReadFile(notes); err == nil {
+			if m := notesVersionRe.FindSubmatch(b); m != nil && try(string(m[1]), notes) {
+				return v, source, true
+			}
+		}
+		if m := dirVersionRe.FindStringSubmatch(path.Base(path.Clean(ffPath))); m != nil && try(m[1], "FF_PATH "+ffPath) {
+			return v, source, true
+		}
 	}
 	return Version{}, "", false
 }
 
-// Resolve picks the release to write for: --fstack-version when given (with
-// a note when the installed one differs), else the installed one, else
-// Newest with a note.
-func Resolve(h *host.Host, ffPath, asked string) (Version, []string, error) {
-	found, src, ok := DetectVersion(h, ffPath)
-	if asked != "" {
-		v, err := ParseVersion(asked)
+// DPDKFor is the DPDK release each F-Stack release is built against.
+var DPDKFor = map[string]string{
+	"1.22": "20.11",
+	"1.23": "21.11",
+	"1.24": "22.11",
+	"1.25": "23.11",
+}
+
+// ForDPDK is the F-Stack release built for DPDK release dpdk ("22.11"), or "".
+func ForDPDK(dpdk string) string {
+	for f, d := range DPDKFor {
+		if d == dpdk {
+			return f
+		}
+	}
+	return ""
+}
+
+// PCDirs are where libdpdk.pc is looked for when pkg-config does not find
+// it (meson installs it under /usr/local/lib64 on CentOS, which pkg-config
+// does not search by default).
+var PCDirs = []string{
+	"/usr/local/lib64/pkgconfig",
+	"/usr/local/lib/pkgconfig",
+	"/usr/local/lib/x86_64-linux-gnu/pkgconfig",
+	"/usr/local/lib/aarch64-linux-gnu/pkgconfig",
+	"/usr/lib64/pkgconfig",
+	"/usr/lib/pkgconfig",
+	"/usr/lib/x86_64-linux-gnu/pkgconfig",
+	"/usr/lib/aarch64-linux-gnu/pkgconfig",
+	"/usr/share/pkgconfig",
+}
+
+// ParsePCVersion returns the Version field of a pkg-config .pc file.
+func ParsePCVersion(b []byte) (string, bool) {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == "Version" {
+			v = strings.TrimSpace(v)
+			return v, v != ""
+		}
+	}
+	return "", false
+}
+
+var majorMinorRe = regexp.MustCompile(`^(\d+)\.(\d+)`)
+
+// InstalledDPDK is the installed DPDK release ("22.11") from the first
+// libdpdk.pc in PCDirs, and that file; "" when there is none.
+func InstalledDPDK(h *host.Host) (release, pcFile string) {
+	for _, d := range PCDirs {
+		f := d + "/libdpdk.pc"
+		b, err := h.ReadFile(f)
 		if err != nil {
-			return v, nil, err
+			continue
 		}
+		if v, ok := ParsePCVersion(b); ok {
+			if m := majorMinorRe.FindStringSubmatch(v); m != nil {
+				return m[1] + "." + m[2], f
+			}
+		}
+	}
+	return "", ""
+}
+
+// How a version was resolved.
+const (
+	FromFlag      = "flag"      // --fstack-version
+	FromInstalled = "installed" // libfstack, $FF_PATH
+	FromConf      = "conf"      // the allow-list key an existing f-stack.conf uses
+	FromDPDK      = "dpdk"      // the F-Stack built for the installed DPDK
+)
+
+// VersionQuery is what ResolveVersion looks at.
+type VersionQuery struct {
+	Asked  string // --fstack-version, "" if not given
+	FFPath string // $FF_PATH
+	// Conf is the host path of the f-stack.conf in question ("" for none);
+	// ConfData, when set, is its content (conf check FILE, read elsewhere).
+	Conf     string
+	ConfData []byte
+}
+
+// Resolved is the F-Stack release a command works for, and why.
+type Resolved struct {
+	Version Version
+	From    string // FromFlag, FromInstalled, FromConf or FromDPDK
+	How     string // where it was found, for messages
+	Notes   []string
+}
+
+// ErrUnknownVersion: nothing says which F-Stack release this host runs.
+var ErrUnknownVersion = fmt.Errorf("%w: cannot tell the F-Stack version", ErrVersion)
+
+// ResolveVersion is the one way every command (setup, conf render, conf
+// check, lab, doctor) picks the F-Stack release: --fstack-version, else the
+// installed libfstack's version (or $FF_PATH's), else the allow-list key an
+// existing f-stack.conf uses (pci_whitelist: 1.24, allow: 1.25), else the
+// F-Stack built for the installed DPDK (22.11: 1.24, 23.11: 1.25), else
+// ErrUnknownVersion saying how to give it. Errors list the versions
+// photonctl knows.
+func ResolveVersion(h *host.Host, q VersionQuery) (Resolved, error) {
+	found, src, ok := DetectVersion(h, q.FFPath)
+	if q.Asked != "" {
+		v, err := ParseVersion(q.Asked)
+		if err != nil {
+			return Resolved{}, err
+		}
+		r := Resolved{Version: v, From: FromFlag, How: "--fstack-version"}
 		if ok && found != v {
-			return v, []string{"--fstack-version " + v.String() + " given, yet F-Stack " + found.String() + " is installed (" + src + ")"}, nil
+			r.Notes = append(r.Notes, "--fstack-version "+v.String()+" given, yet F-Stack "+found.String()+" is installed ("+src+")")
 		}
-		return v, nil, nil
+		return r, nil
 	}
 	if ok {
-		return found, nil, nil
+		return Resolved{Version: found, From: FromInstalled, How: src}, nil
 	}
-	return Newest, []string{"F-Stack version not found (no " + LibDir + "/libfstack.a, no $FF_PATH): writing for " + Newest.String() + "; give --fstack-version to choose"}, nil
+	data, name := q.ConfData, q.Conf
+	if data == nil && q.Conf != "" {
+		data, _ = h.ReadFile(q.Conf)
+	}
+	if data != nil {
+		if f, err := ParseBytes(data); err == nil {
+			for _, c := range []struct {
+				key string
+				v   Version
+			}{{"allow", Version{25}}, {"pci_whitelist", Version{24}}} {
+				if _, has := f.Get("dpdk", c.key); has {
+					how := fmt.Sprintf("the %s key of %s", c.key, name)
+					return Resolved{Version: c.v, From: FromConf, How: how,
+						Notes: []string{fmt.Sprintf("no libfstack installed: F-Stack %s from %s; give --fstack-version to choose", c.v, how)}}, nil
+				}
+			}
+		}
+	}
+	if d, pc := InstalledDPDK(h); d != "" {
+		if fv := ForDPDK(d); fv != "" {
+			v, _ := ParseVersion(fv)
+			how := fmt.Sprintf("DPDK %s (%s)", d, pc)
+			return Resolved{Version: v, From: FromDPDK, How: how,
+				Notes: []string{fmt.Sprintf("no libfstack installed: F-Stack %s, the release built for %s; give --fstack-version to choose", v, how)}}, nil
+		}
+	}
+	return Resolved{}, fmt.Errorf("%w: no %s/libfstack.a, no $FF_PATH, no allow-list key in an f-stack.conf and no DPDK release photonctl knows the F-Stack of (no libdpdk.pc); give --fstack-version, one of %s",
+		ErrUnknownVersion, LibDir, VersionList())
+}
+
+// Resolve is ResolveVersion for the f-stack.conf at host path conf,
+// returning the version and the notes.
+func Resolve(h *host.Host, ffPath, asked, conf string) (Version, []string, error) {
+	r, err := ResolveVersion(h, VersionQuery{Asked: asked, FFPath: ffPath, Conf: conf})
+	return r.Version, r.Notes, err
 }

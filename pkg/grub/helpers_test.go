@@ -84,7 +84,9 @@ func newEnv(h *host.Host, r runner.Runner, mod func(*spec.Spec)) *engine.Env {
 	if mod != nil {
 		mod(&s)
 	}
-	return &engine.Env{Host: h, Run: r, Spec: s, KernelArgs: engine.KernelArgs{}}
+	// The grub step named with --only: asked for by name, with the IOMMU
+	// arguments (what doctor's fix, photonctl setup --only grub, runs).
+	return &engine.Env{Host: h, Run: r, Spec: s, KernelArgs: engine.KernelArgs{}, Only: []string{engine.StepGrub}}
 }
 
 // checkApply runs Check, Apply (in a fresh change set) and Verify.

@@ -55,7 +55,11 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 	if !HasBootSetup(h) {
 		return &engine.Plan{Skip: "no boot loader under this root (no " + DefaultGrub + ", /boot/grub2, /boot/grub or /boot/loader: a container?)"}, nil
 	}
-	add, remove, err := Wanted(h, env.Spec, env.KernelArgs)
+	iommu := WantsIOMMU(env)
+	if !iommu && !env.Spec.PCIRealloc && len(env.KernelArgs.All()) == 0 {
+		return &engine.Plan{Skip: "not asked for (--vfs N, --bind-vfio, --iommu-args, --pci-realloc, 1G or per-node hugepages, or --only grub)", Hint: iommuHint(env)}, nil
+	}
+	add, remove, err := Wanted(h, env.Spec, iommu, env.KernelArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +132,31 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 	}
 	p.Message = msg
 	return p, nil
+}
+
+// iommuHint says, for a run that does not touch the kernel command line,
+// whether the running kernel has the IOMMU arguments SR-IOV and vfio-pci
+// need, and how to ask for them.
+func iommuHint(env *engine.Env) string {
+	add, remove, err := IOMMUArgs(env.Host, env.Spec)
+	if err != nil {
+		return "SR-IOV VFs and vfio-pci need the IOMMU on the kernel command line: --vfs N or --bind-vfio adds it (with --iommu-args for this CPU)"
+	}
+	running, err := ReadCmdline(env.Host)
+	if err != nil {
+		return fmt.Sprintf("SR-IOV VFs and vfio-pci need %s on the kernel command line: --vfs N or --bind-vfio adds them, --only grub adds them alone", strings.Join(add, " "))
+	}
+	if missing, unwanted := Missing(running, add, remove); len(missing)+len(unwanted) > 0 {
+		var lack []string
+		if len(missing) > 0 {
+			lack = append(lack, "lacks "+strings.Join(missing, " "))
+		}
+		if len(unwanted) > 0 {
+			lack = append(lack, "still has "+strings.Join(unwanted, " "))
+		}
+		return fmt.Sprintf("the running kernel %s for the IOMMU SR-IOV VFs and vfio-pci need: --vfs N or --bind-vfio fixes that, --only grub does it alone (then reboot)", strings.Join(lack, " and "))
+	}
+	return fmt.Sprintf("the running kernel has %s, the IOMMU arguments SR-IOV VFs and vfio-pci need", strings.Join(add, " "))
 }
 
 func (s *Step) planBLS(h *host.Host, pd *planData) ([]engine.Change, error) {

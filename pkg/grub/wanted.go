@@ -55,13 +55,23 @@ func IOMMUArgs(h *host.Host, sp spec.Spec) (add, remove []string, err error) {
 	}
 }
 
+// WantsIOMMU reports whether the run asks for the IOMMU arguments: given
+// with --iommu-args, needed by --vfs N (N > 0) or --bind-vfio (SR-IOV VFs and
+// vfio-pci need the IOMMU), or the grub step named with --only.
+func WantsIOMMU(env *engine.Env) bool {
+	sp := env.Spec
+	return len(sp.IOMMUArgs) > 0 || sp.VFs > 0 || sp.BindVFIO || env.Named(engine.StepGrub)
+}
+
 // Wanted is every argument the grub step puts on the kernel command line
-// (IOMMU, pci=realloc when asked, those other steps want) and those it takes
-// away.
-func Wanted(h *host.Host, sp spec.Spec, others engine.KernelArgs) (add, remove []string, err error) {
-	add, remove, err = IOMMUArgs(h, sp)
-	if err != nil {
-		return nil, nil, err
+// (the IOMMU's when iommu, pci=realloc when asked, those other steps want)
+// and those it takes away.
+func Wanted(h *host.Host, sp spec.Spec, iommu bool, others engine.KernelArgs) (add, remove []string, err error) {
+	if iommu {
+		add, remove, err = IOMMUArgs(h, sp)
+		if err != nil {
+			return nil, nil, err
+		}
 	}
 	if sp.PCIRealloc {
 		add = append(add, "pci=realloc")

@@ -1,6 +1,7 @@
 package hugepages
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"sort"
@@ -55,9 +56,9 @@ func ReadPool(h *host.Host, sizeKB, node int) (Pool, error) {
 	dir := p.Dir()
 	if !h.Exists(dir) {
 		if node != AllNodes && !h.Exists(fmt.Sprintf("/sys/devices/system/node/node%d", node)) {
-			return p, fmt.Errorf("NUMA node %d does not exist on this host", node)
+			return p, noPool(fmt.Sprintf("NUMA node %d does not exist on this host", node))
 		}
-		return p, fmt.Errorf("the kernel has no %s hugepages (%s is missing)", SizeName(sizeKB), dir)
+		return p, noPool(fmt.Sprintf("the kernel has no %s hugepages (%s is missing)", SizeName(sizeKB), dir))
 	}
 	var err error
 	if p.Nr, err = h.ReadInt(dir + "/nr_hugepages"); err != nil {
@@ -112,3 +113,11 @@ func Sizes(h *host.Host) ([]int, error) {
 	sort.Ints(out)
 	return out, nil
 }
+
+// ErrNoPool is a hugepage pool (size, node) the host does not have.
+var ErrNoPool = errors.New("no such hugepage pool")
+
+type noPool string
+
+func (e noPool) Error() string        { return string(e) }
+func (e noPool) Is(target error) bool { return target == ErrNoPool }

@@ -142,7 +142,12 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 	}
 	pool, err := ReadPool(h, w.sizeKB, w.node)
 	if err != nil {
-		return nil, engine.BadInput("%v", err)
+		// No pool of that size or node: the request does not fit the host.
+		// A pool whose files do not read: the host is broken.
+		if errors.Is(err, ErrNoPool) {
+			return nil, engine.BadInput("%v", err)
+		}
+		return nil, fmt.Errorf("%w; the kernel's hugepage files should read as numbers: check the kernel, nothing was changed", err)
 	}
 	p := &plan{want: w, current: pool.Nr, kernelArgs: bootArgs(w)}
 	out := &engine.Plan{Data: p}

@@ -1,9 +1,7 @@
 package lab
 
 import (
-	"bytes"
 	"context"
-	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,25 +13,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/photonctl/photonctl/pkg/fixture"
 	"github.com/photonctl/photonctl/pkg/fstackconf"
 	"github.com/photonctl/photonctl/pkg/host"
+	"github.com/photonctl/photonctl/pkg/lab/templates"
 	"github.com/photonctl/photonctl/pkg/runner"
 )
 
-//go:embed distros/*.txtar
-var distros embed.FS
-
 // Distros lists the distros a lab root can be made for.
-func Distros() []string {
-	ents, _ := distros.ReadDir("distros")
-	var out []string
-	for _, e := range ents {
-		out = append(out, strings.TrimSuffix(e.Name(), ".txtar"))
-	}
-	sort.Strings(out)
-	return out
-}
+func Distros() []string { return templates.Distros() }
 
 // Defaults of a lab.
 const (
@@ -58,7 +45,8 @@ type Config struct {
 	// namespace A has AddrA) or "fstack" (the end is in a bridge that the
 	// DPDK tap device joins, and F-Stack owns AddrA).
 	Engine string
-	// FstackVersion is the F-Stack release the lab's f-stack.conf is for.
+	// FstackVersion is the F-Stack release the lab's f-stack.conf is for
+	// (the caller resolves it with fstackconf.ResolveVersion).
 	FstackVersion string
 }
 
@@ -77,7 +65,7 @@ const ConfPath = "/etc/f-stack.conf"
 // DefaultConfig is the lab `photonctl lab up` builds.
 func DefaultConfig() Config {
 	return Config{Dir: DefaultDir, Prefix: DefaultPrefix, VethA: "plab-a", VethB: "plab-b",
-		AddrA: "10.99.0.1/24", AddrB: "10.99.0.2/24", Distro: DefaultDistro, Engine: EngineKernel, FstackVersion: "1.24"}
+		AddrA: "10.99.0.1/24", AddrB: "10.99.0.2/24", Distro: DefaultDistro, Engine: EngineKernel}
 }
 
 // State is what a lab created, so that Down removes exactly that.
@@ -178,8 +166,7 @@ func (l *Lab) Up(ctx context.Context) (st *State, err error) {
 		return nil, err
 	}
 	c := l.cfg
-	tmpl, err := distros.ReadFile("distros/" + c.Distro + ".txtar")
-	if err != nil {
+	if !templates.Has(c.Distro) {
 		return nil, fmt.Errorf("unknown distro %q; give one of %s", c.Distro, strings.Join(Distros(), ", "))
 	}
 	if c.Engine == "" {
@@ -189,6 +176,13 @@ func (l *Lab) Up(ctx context.Context) (st *State, err error) {
 	switch c.Engine {
 	case EngineKernel:
 	case EngineFstack:
+		if c.FstackVersion == "" {
+			rv, err := fstackconf.ResolveVersion(l.h, fstackconf.VersionQuery{FFPath: os.Getenv("FF_PATH")})
+			if err != nil {
+				return nil, err
+			}
+			c.FstackVersion = rv.Version.String()
+		}
 		if fsConf, err = labFstackConf(c); err != nil {
 			return nil, err
 		}
@@ -225,7 +219,7 @@ func (l *Lab) Up(ctx context.Context) (st *State, err error) {
 	if err := l.save(s); err != nil {
 		return s, err
 	}
-	if err := fixture.Unpack(bytes.NewReader(tmpl), root); err != nil {
+	if err := templates.Unpack(c.Distro, root); err != nil {
 		return s, fmt.Errorf("writing the %s lab root: %w", c.Distro, err)
 	}
 	if fsConf != nil {

@@ -147,6 +147,7 @@ func TestRealFstackLab(t *testing.T) {
 	h, _ := host.New("/")
 	cfg := testConfig(t)
 	cfg.Engine = EngineFstack
+	cfg.FstackVersion = "1.24" // this machine may have no F-Stack to take it from
 	l := New(h, runner.Exec{Root: "/"}, cfg)
 	t.Cleanup(func() { l.Down(context.Background()) })
 	s, err := l.Up(context.Background())

@@ -43,6 +43,10 @@ type planData struct {
 	OFED     *ofedPlan
 }
 
+// MaxVFs is the most VFs ConnectX-4 and later firmware takes in NUM_OF_VFS
+// (NVIDIA: "up to 63/127 virtual instances ... depending on the firmware").
+const MaxVFs = 127
+
 // Check reads the firmware settings and says what would change.
 func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error) {
 	sp := env.Spec
@@ -63,6 +67,10 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 	card, chosen, skip, err := selectCard(env, cards, sp.PF)
 	if err != nil || skip != "" {
 		return &engine.Plan{Skip: skip}, err
+	}
+	if wantFW && sp.VFs > MaxVFs {
+		return nil, engine.BadInput("--vfs %d: ConnectX firmware allows at most %d VFs per PF (NUM_OF_VFS; some firmware only 63), "+
+			"and mlxconfig would refuse %d after the earlier steps changed the host; ask for %d or fewer", sp.VFs, MaxVFs, sp.VFs, MaxVFs)
 	}
 	d := &planData{}
 	plan := &engine.Plan{Data: d}

@@ -40,7 +40,9 @@ type Spec struct {
 	HugepageSize string `yaml:"hugepage_size" flag:"hugepage-size"`
 	NUMANode     string `yaml:"numa_node" flag:"numa-node"` // "all" or a node number
 
-	// fstack: /etc/f-stack.conf.
+	// fstack: /etc/f-stack.conf. Fstack asks for the step (LowLatency and
+	// IPv6 shape the file and ask for it too).
+	Fstack        bool   `yaml:"fstack" flag:"fstack"`
 	FstackConf    string `yaml:"fstack_conf" flag:"fstack-conf"`
 	FstackVersion string `yaml:"fstack_version" flag:"fstack-version"`
 	LowLatency    bool   `yaml:"low_latency" flag:"low-latency"`

@@ -164,8 +164,16 @@ func readPF(h *host.Host, addr string) (PF, error) {
 			return pf, fmt.Errorf("reading %s/sriov_numvfs: %w", dir, err)
 		}
 		pf.NumVFs = int(n)
-		off, _ := h.ReadInt(dir + "/sriov_offset")
-		st, _ := h.ReadInt(dir + "/sriov_stride")
+		// The VFs' addresses follow from these: a value that does not read
+		// stops the plan rather than misplace the VFs.
+		off, err := h.ReadInt(dir + "/sriov_offset")
+		if err != nil && !host.IsNotExist(err) {
+			return pf, fmt.Errorf("reading %s/sriov_offset: %w", dir, err)
+		}
+		st, err := h.ReadInt(dir + "/sriov_stride")
+		if err != nil && !host.IsNotExist(err) {
+			return pf, fmt.Errorf("reading %s/sriov_stride: %w", dir, err)
+		}
 		pf.Offset, pf.Stride = int(off), int(st)
 		ap, err := h.ReadInt(dir + "/sriov_drivers_autoprobe")
 		pf.Autoprobe = err != nil || ap != 0 // the kernel's default is on

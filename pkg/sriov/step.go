@@ -35,6 +35,9 @@ func NewStep() *Step {
 	return &Step{WriteTimeout: host.DefaultSysfsTimeout, WaitTimeout: time.Minute, Poll: 250 * time.Millisecond, write: sysfsWrite}
 }
 
+// mlxMaxVFs is the most VFs ConnectX-4 and later firmware takes (mlnx.MaxVFs).
+const mlxMaxVFs = 127
+
 // Name is engine.StepSRIOV.
 func (s *Step) Name() string { return engine.StepSRIOV }
 
@@ -91,6 +94,9 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 		top.Changes = append(top.Changes, ep.Changes...)
 		msgs = append(msgs, ep.Message)
 		plans = append(plans, ep.Data.(*plan))
+		if d := ep.Data.(*plan); d.Blocked != nil && top.Blocked == nil {
+			top.Blocked = d.Blocked
+		}
 	}
 	top.Data, top.Message = plans, strings.Join(msgs, "; ")
 	return top, nil
@@ -105,7 +111,7 @@ func (s *Step) checkOne(env *engine.Env, pf PF) (*engine.Plan, error) {
 	ep := &engine.Plan{Data: d}
 	attr := pf.Dir() + "/sriov_numvfs"
 	if d.VFIO && isMlx5(pf) {
-		return nil, checkVFIO(pf, nil, nil)
+		return nil, checkVFIO(nil, pf, nil)
 	}
 
 	if n > 0 && n > pf.TotalVFs {
@@ -116,6 +122,10 @@ func (s *Step) checkOne(env *engine.Env, pf PF) (*engine.Plan, error) {
 			}
 			return nil, engine.BadInput("--vfs %d: %s allows at most %d VFs (sriov_totalvfs); ask for %d or fewer",
 				n, pf, pf.TotalVFs, pf.TotalVFs)
+		}
+		if n > mlxMaxVFs {
+			return nil, engine.BadInput("--vfs %d: %s is a ConnectX card, whose firmware allows at most %d VFs per PF (NUM_OF_VFS); ask for %d or fewer",
+				n, pf, mlxMaxVFs, mlxMaxVFs)
 		}
 		what := "SR-IOV is off in its firmware (sriov_totalvfs " + strconv.Itoa(max(pf.TotalVFs, 0)) + ")"
 		if pf.TotalVFs > 0 {
@@ -159,11 +169,7 @@ func (s *Step) checkOne(env *engine.Env, pf PF) (*engine.Plan, error) {
 	}
 
 	if d.VFIO {
-		routed, err := DefaultRouteIfaces(env.Host)
-		if err != nil {
-			return nil, fmt.Errorf("reading the routes: %w", err)
-		}
-		if err := checkVFIO(pf, vfs, routed); err != nil {
+		if err := checkVFIO(env, pf, vfs); err != nil {
 			return nil, err
 		}
 		if !vfioLoaded(env) {
@@ -340,11 +346,7 @@ func (s *Step) applyOne(ctx context.Context, env *engine.Env, d *plan) error {
 }
 
 func (s *Step) applyVFIO(ctx context.Context, env *engine.Env, pf PF, modprobe bool) error {
-	routed, err := DefaultRouteIfaces(env.Host)
-	if err != nil {
-		return fmt.Errorf("reading the routes: %w", err)
-	}
-	if err := checkVFIO(pf, pf.VFs, routed); err != nil {
+	if err := checkVFIO(env, pf, pf.VFs); err != nil {
 		return err
 	}
 	if modprobe || !vfioLoaded(env) {

@@ -16,18 +16,26 @@ const VFIODriver = "vfio-pci"
 func isMlx5(pf PF) bool { return pf.Mellanox() || pf.Driver == "mlx5_core" }
 
 // checkVFIO refuses --bind-vfio where it cannot be right: on mlx5, and on a
-// VF whose netdev carries a default route (binding it cuts the host off).
-func checkVFIO(pf PF, vfs []VF, routed []string) error {
+// VF whose netdev carries a default route or this SSH session (binding it
+// cuts the host off). Only VFs are ever bound: never the PF.
+func checkVFIO(env *engine.Env, pf PF, vfs []VF) error {
 	if isMlx5(pf) {
 		return engine.BadInput("--bind-vfio: %s uses mlx5, a bifurcated driver: DPDK drives its VFs while they stay "+
 			"bound to mlx5_core, and binding them to vfio-pci breaks that, so photonctl never binds mlx5: drop --bind-vfio", pf)
 	}
+	if env == nil {
+		return nil
+	}
+	crit, err := CriticalIfaces(env)
+	if err != nil {
+		return err
+	}
 	for _, v := range vfs {
 		for _, n := range v.Netdevs {
-			for _, r := range routed {
-				if n == r {
-					return engine.BadInput("--bind-vfio: VF %d (%s, %s) carries the default route; binding it to vfio-pci "+
-						"would cut this host off the network: move the route to another interface first", v.Index, v.Addr, n)
+			for _, c := range crit {
+				if n == c.Name {
+					return engine.BadInput("--bind-vfio: VF %d (%s, %s) %s; binding it to vfio-pci "+
+						"would cut this host off the network: move that to another interface first", v.Index, v.Addr, n, c.Why)
 				}
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/golden"
+	"github.com/photonctl/photonctl/pkg/netnstest"
 	"github.com/photonctl/photonctl/pkg/runner/runnertest"
 	"github.com/photonctl/photonctl/pkg/spec"
 )
@@ -97,5 +98,26 @@ func TestBindVFIOFailureLeavesTheVFOnItsDriver(t *testing.T) {
 		if strings.Contains(w, "/driver/") {
 			t.Errorf("wrote through the VF's driver link (gone once unbound): %s", w)
 		}
+	}
+}
+
+// The VF whose netdev holds the local address of this SSH session is never
+// bound: the session would die with it.
+func TestBindVFIORefusesTheSSHInterface(t *testing.T) {
+	b := newBed(t, "sriov-x710-vfs", func(s *spec.Spec) { s.VFs, s.BindVFIO = 4, true })
+	nl := netnstest.New(t)
+	netnstest.AddLink(t, nl, "enp24s2f1", "", "192.0.2.10/24")
+	b.env.NL = nl
+	old := Getenv
+	Getenv = func(k string) string {
+		if k == "SSH_CONNECTION" {
+			return "192.0.2.99 52114 192.0.2.10 22"
+		}
+		return ""
+	}
+	t.Cleanup(func() { Getenv = old })
+	_, err := b.k.step().Check(context.Background(), b.env)
+	if !engine.IsBadInput(err) || !strings.Contains(err.Error(), "VF 1 (0000:18:02.1, enp24s2f1) holds 192.0.2.10, the address of this SSH session") {
+		t.Fatalf("%v", err)
 	}
 }

@@ -277,7 +277,7 @@ func (st *state) resolveMode(asked string) (mode, why string) {
 // names (ethN): with predictable naming on, udev would try to rename them
 // first. Errors are left to Check, which reports them with their context.
 func (s *Step) KernelArgs(ctx context.Context, env *engine.Env) ([]string, error) {
-	if env.Spec.Names == ModeNone || env.Spec.Names == ModeScripts {
+	if !asked(env) || env.Spec.Names == ModeScripts {
 		return nil, nil
 	}
 	st, err := survey(env)
@@ -295,10 +295,41 @@ func (s *Step) KernelArgs(ctx context.Context, env *engine.Env) ([]string, error
 	return nil, nil
 }
 
+// asked reports whether the names step is asked for: --names keep or
+// --names scripts, or --only names (which then picks the mode: keep where
+// names would change). It writes udev rules or network configuration, so it
+// never runs unasked.
+func asked(env *engine.Env) bool {
+	switch env.Spec.Names {
+	case ModeKeep, ModeScripts:
+		return true
+	case "":
+		return env.Named(engine.StepNames)
+	}
+	return false
+}
+
+// hint says, for a run that did not ask for the names step, whether names
+// would change after a reboot and how to keep the host reachable.
+func hint(env *engine.Env) string {
+	st, err := survey(env)
+	if err != nil {
+		return "--names keep pins today's interface names with udev rules; --names scripts rewrites the network configuration to the names after the reboot"
+	}
+	mode, why := st.resolveMode("")
+	if mode == ModeNone {
+		return why + "; nothing to do"
+	}
+	return "after a reboot " + why + ": pass --names keep to pin today's names (udev rules), or --names scripts to move the network configuration to the new names"
+}
+
 // Check plans the names step.
 func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error) {
 	if env.Spec.Names == ModeNone {
 		return &engine.Plan{Skip: "not asked for (--names none)"}, nil
+	}
+	if !asked(env) {
+		return &engine.Plan{Skip: "not asked for (--names keep or --names scripts)", Hint: hint(env)}, nil
 	}
 	st, err := survey(env)
 	if err != nil {

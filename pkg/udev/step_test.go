@@ -104,9 +104,32 @@ func TestKeepCentOS7(t *testing.T) {
 	}
 }
 
+// Not asked for (no --names), the step writes nothing, not even on this
+// host whose kernel names (eth0) keep mode would pin with the racy
+// KERNEL=="eth*", NAME:="eth0" rule; the plan says what would happen after a
+// reboot and how to ask.
+func TestNotAskedWritesNoRule(t *testing.T) {
+	h, nl, _ := testHost(t, "names-centos7-cx4")
+	env := newEnv(h, nl, runnertest.New(t), "")
+	s := &Step{Getenv: noSSH}
+	if args, err := s.KernelArgs(context.Background(), env); err != nil || len(args) != 0 {
+		t.Errorf("kernel arguments %q, %v; want none when not asked", args, err)
+	}
+	rep := runSetup(t, env, s)
+	st := rep.Steps[0]
+	if st.Status != engine.StatusSkipped || !strings.Contains(st.Hint, "eth0 would become enp3s0f0") || !strings.Contains(st.Hint, "--names keep") {
+		t.Errorf("report %+v: want skipped with a hint naming the rename and --names keep", st)
+	}
+	if h.Exists(RulesPath) {
+		t.Errorf("%s written without --names", RulesPath)
+	}
+}
+
+// --only names without --names picks the mode: keep where names would change.
 func TestDefaultModeKeepsWhereNamesWouldChange(t *testing.T) {
 	h, nl, _ := testHost(t, "names-centos7-cx4")
 	env := newEnv(h, nl, runnertest.New(t).Tools("udevadm", "dracut"), "")
+	env.Only = []string{engine.StepNames}
 	p, err := (&Step{Getenv: noSSH}).Check(context.Background(), env)
 	if err != nil {
 		t.Fatal(err)
