@@ -175,7 +175,7 @@ func TestRoleTemplateRendersTheSpec(t *testing.T) {
 		OFEDDir: "/srv/ofed", FWReset: true,
 		Names: "scripts", ApplyNamesNow: true,
 		Hugepages: 512, HugepageSize: "1G", NUMANode: "1",
-		FstackConf: "/etc/f-stack-a.conf", FstackVersion: "1.24", LowLatency: true, IPv6: true,
+		Fstack: true, FstackConf: "/etc/f-stack-a.conf", FstackVersion: "1.24", LowLatency: true, IPv6: true,
 	}
 	// A new spec field must get a value here too.
 	dv, av := reflect.ValueOf(spec.Default()), reflect.ValueOf(all)
