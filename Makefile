@@ -5,7 +5,9 @@
 
 # Go from PATH, else where the README installs it; what make runs finds it too.
 GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+ifneq ($(findstring /,$(GO)),)
 export PATH := $(patsubst %/,%,$(dir $(GO))):$(PATH)
+endif
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 BIN       := ./photonctl
 LAB_ROOT  := /var/lib/photonctl/lab/root
@@ -35,7 +37,7 @@ STATIC_CC ?= musl-gcc
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-.PHONY: build static man install package test unit lint demo bench fstack fuzz clean e2e e2e-deps
+.PHONY: build static man install package test unit lint crashtest demo bench fstack fuzz clean e2e e2e-deps
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/photonctl
@@ -46,6 +48,13 @@ test: lint unit
 unit:
 	$(GO) test -count=1 ./...
 	cd $(ECHOCOMPARE) && $(GO) test -count=1 ./...
+
+## crashtest: setup killed at each of its changes in turn on fixture hosts,
+## then the next run and rollback checked (needs root: network namespaces)
+crashtest:
+	@log=$$(mktemp); status=0; \
+	  PHOTONCTL_CRASHTEST=all $(GO) test -count=1 -timeout 20m -run '^TestCrashAtEveryWrite$$' -v ./cmd/photonctl >$$log 2>&1 || status=$$?; \
+	  grep -E '^(\s*---|ok|FAIL|PASS)|kill points|crash_test|needs root' $$log; rm -f $$log; exit $$status
 
 $(GOBIN)/staticcheck:
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -58,6 +67,8 @@ lint: $(GOBIN)/staticcheck
 	$(GOBIN)/staticcheck ./...
 	@cd $(ECHOCOMPARE) && $(GO) mod tidy -diff >/dev/null 2>&1 || { echo "$(ECHOCOMPARE)/go.mod is not tidy (photonctl's dependencies changed?): cd $(ECHOCOMPARE) && go mod tidy"; exit 1; }
 	cd $(ECHOCOMPARE) && $(GO) vet ./... && $(GOBIN)/staticcheck ./...
+	@if command -v ansible-lint >/dev/null; then cd deploy/ansible && ansible-lint --nocolor -q; \
+	  else echo "(ansible-lint is not installed: deploy/ansible is not linted; apt-get install ansible-lint)"; fi
 
 # ENGINE=fstack runs the demo's echo on F-Stack (needs libfstack under FF_PATH).
 ENGINE    ?= kernel
@@ -116,7 +127,10 @@ fstack:
 
 ## e2e: the real-host suite (root, QEMU >= 8): a Debian guest in QEMU with an
 ## Intel IOMMU and an SR-IOV NIC, driven over SSH through setup, its reboots,
-## doctor, the echo dataplane, a card moved to another slot, and rollback.
+## doctor, the echo dataplane, a card moved to another slot, and rollback;
+## then the Ansible role (deploy/ansible) run by ansible-playbook against a
+## guest, through its reboot (needs ansible-core; PHOTONCTL_DEB=x.deb installs
+## that package, else the role installs PHOTONCTL_BIN packed by dpkg-deb).
 ## The guest image is built once from Debian's packages and cached in
 ## E2E_CACHE (/var/cache/photonctl/e2e) by its recipe's hash.
 ## photonctl goes into the guest as the .deb make package builds; bench echo

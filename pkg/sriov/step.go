@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,11 @@ type plan struct {
 	Enable   bool
 	Remove   bool
 	Disable  bool
+	// PermMAC is the PF's permanent MAC ("" unknown): the unit follows it.
+	PermMAC string
+	// Stale are VF units of this card under another name (its earlier
+	// PCI slot), disabled and removed so that one unit makes its VFs.
+	Stale []string
 }
 
 // Check reads the PF and says what Apply would change.
@@ -239,9 +245,10 @@ func (s *Step) planSettings(env *engine.Env, d *plan) error {
 	return err
 }
 
-// unitFor is the persistence unit for the PF's VFs.
+// unitFor is the persistence unit for the PF's VFs: it follows the card by
+// its permanent MAC when that is known.
 func unitFor(d *plan, vfs []VF) ([]byte, error) {
-	u := Unit{PF: d.PF.Addr, Iface: d.PF.Iface(), VFs: d.N}
+	u := Unit{PF: d.PF.Addr, Iface: d.PF.Iface(), VFs: d.N, MAC: d.PermMAC}
 	if d.Want.Any() {
 		for i := 0; i < d.N; i++ {
 			a, err := ipArgs(d.PF.Iface(), d.PFMAC, i, d.Want)
@@ -254,13 +261,62 @@ func unitFor(d *plan, vfs []VF) ([]byte, error) {
 	if d.VFIO {
 		for _, v := range vfs {
 			u.VFIO = append(u.VFIO, v.Addr)
+			u.VFIOIndex = append(u.VFIOIndex, v.Index)
 		}
 	}
 	return u.Render(), nil
 }
 
+// permMAC is the PF's permanent MAC, lower case: netlink's IFLA_PERM_ADDRESS
+// where netlink is this host's, else the sysfs address when
+// addr_assign_type says it is the permanent one (0); "" when unknown.
+func permMAC(env *engine.Env, pf PF) string {
+	name := pf.Iface()
+	if name == "" {
+		return ""
+	}
+	if env.NL != nil || env.Host.IsLive() {
+		if nl := env.Netlink(); nl != nil {
+			if l, err := nl.LinkByName(name); err == nil && len(l.Attrs().PermHWAddr) == 6 {
+				return strings.ToLower(l.Attrs().PermHWAddr.String())
+			}
+		}
+	}
+	if t, err := env.Host.ReadString("/sys/class/net/" + name + "/addr_assign_type"); err == nil && t == "0" {
+		if m, err := net.ParseMAC(pf.Netdevs[0].MAC); err == nil && len(m) == 6 {
+			return strings.ToLower(m.String())
+		}
+	}
+	return ""
+}
+
+// otherUnits are the VF units of other names that recreate VFs on the NIC
+// with this MAC: the unit of the card's earlier PCI slot.
+func otherUnits(h *host.Host, mac, keep string) []string {
+	if mac == "" {
+		return nil
+	}
+	units, _ := h.Glob(UnitDir + "/photonctl-sriov-*.service")
+	var out []string
+	for _, u := range units {
+		if path.Base(u) == keep {
+			continue
+		}
+		if b, err := h.ReadFile(u); err == nil && ReadUnitInfo(b).MAC == mac {
+			out = append(out, path.Base(u))
+		}
+	}
+	return out
+}
+
 func planUnit(env *engine.Env, d *plan, vfs []VF, ep *engine.Plan) error {
 	path, name := UnitPath(d.PF.Addr), UnitName(d.PF.Addr)
+	d.PermMAC = permMAC(env, d.PF)
+	d.Stale = otherUnits(env.Host, d.PermMAC, name)
+	for _, s := range d.Stale {
+		ep.Changes = append(ep.Changes, engine.Change{Path: "run: systemctl disable " + s},
+			engine.Change{Path: UnitDir + "/" + s, Before: "installed for this card's earlier PCI slot", After: "(removed)"})
+	}
 	old, err := env.Host.ReadFile(path)
 	exists := err == nil
 	if err != nil && !host.IsNotExist(err) {
@@ -328,16 +384,29 @@ func (s *Step) applyOne(ctx context.Context, env *engine.Env, d *plan) error {
 	pf := d.PF
 	var err error
 	if d.Create {
+		attr := pf.Dir() + "/sriov_numvfs"
+		if err := env.Txn.RecordLive(host.Live{Path: attr, Before: strconv.Itoa(pf.NumVFs), After: strconv.Itoa(d.N), Restore: true, ZeroFirst: true,
+			How: fmt.Sprintf("echo 0 > %s; echo %d > %s", attr, pf.NumVFs, attr)}); err != nil {
+			return err
+		}
 		if pf, err = s.setNumVFs(ctx, env, pf, d.N); err != nil {
 			return err
 		}
 	}
 	if len(d.Set) > 0 {
+		if err := env.Txn.RecordLive(host.Live{Path: "VF settings of " + pf.Iface(), Before: "as the driver made them", After: "trust, spoof checking, VLAN, MACs as asked",
+			How: "ip link set " + pf.Iface() + " vf N ... with the old values, or recreate the VFs (echo 0, then the count, to sriov_numvfs)"}); err != nil {
+			return err
+		}
 		if err := ApplyVFSettings(env.Netlink(), pf.Iface(), d.PFMAC, d.Set); err != nil {
 			return err
 		}
 	}
 	if d.VFIO {
+		if err := env.Txn.RecordLive(host.Live{Path: "vfio-pci binding of the VFs of " + pf.Iface(), Before: "their own driver", After: VFIODriver,
+			How: "for each VF: echo > /sys/bus/pci/devices/ADDR/driver_override; echo ADDR > /sys/bus/pci/drivers/vfio-pci/unbind; echo ADDR > /sys/bus/pci/drivers_probe"}); err != nil {
+			return err
+		}
 		if err := s.applyVFIO(ctx, env, pf, d.Modprobe); err != nil {
 			return err
 		}
@@ -364,8 +433,21 @@ func (s *Step) applyVFIO(ctx context.Context, env *engine.Env, pf PF, modprobe b
 
 func (s *Step) applyUnit(ctx context.Context, env *engine.Env, d *plan, vfs []VF) error {
 	path, name := UnitPath(d.PF.Addr), UnitName(d.PF.Addr)
+	for _, st := range d.Stale {
+		if lexists(env.Host, UnitWantsDir+"/"+st) {
+			if err := systemctl(ctx, env, "disable", st); err != nil {
+				return err
+			}
+		}
+		if _, err := env.Txn.Remove(UnitDir + "/" + st); err != nil {
+			return err
+		}
+	}
 	if d.N == 0 {
 		if d.Disable {
+			if err := recordSystemctl(env, "disable", name); err != nil {
+				return err
+			}
 			if err := systemctl(ctx, env, "disable", name); err != nil {
 				return err
 			}
@@ -386,12 +468,50 @@ func (s *Step) applyUnit(ctx context.Context, env *engine.Env, d *plan, vfs []VF
 		return fmt.Errorf("installing the unit that recreates the VFs at boot: %w", err)
 	}
 	if !lexists(env.Host, UnitWantsDir+"/"+name) {
+		if err := recordSystemctl(env, "enable", name); err != nil {
+			return err
+		}
 		return systemctl(ctx, env, "enable", name)
 	}
 	if changed && env.Host.IsLive() {
+		if err := env.Txn.Command([]string{"systemctl", "daemon-reload"}, nil, true); err != nil {
+			return err
+		}
 		return systemctl(ctx, env, "daemon-reload")
 	}
 	return nil
+}
+
+// recordSystemctl records, before it runs, systemctl enable or disable of a
+// unit: the link it makes or removes, and the command that undoes it.
+func recordSystemctl(env *engine.Env, verb, name string) error {
+	if err := env.Txn.KeepLink(UnitWantsDir + "/" + name); err != nil {
+		return err
+	}
+	undo := "disable"
+	if verb == "disable" {
+		undo = "enable"
+	}
+	return env.Txn.Command([]string{"systemctl", verb, name}, []string{"systemctl", undo, name}, false)
+}
+
+// Owes says what applying p leaves to do: enabling or disabling the unit,
+// which the next run does if this one stops after the unit file.
+func (s *Step) Owes(env *engine.Env, p *engine.Plan) engine.Owed {
+	var o engine.Owed
+	plans, _ := p.Data.([]*plan)
+	for _, d := range plans {
+		name := UnitName(d.PF.Addr)
+		switch {
+		case d.Enable:
+			o.Run = append(o.Run, host.Command{Argv: []string{"systemctl", "enable", name}, Undo: []string{"systemctl", "disable", name}})
+			o.Links = append(o.Links, UnitWantsDir+"/"+name)
+		case d.Disable:
+			o.Run = append(o.Run, host.Command{Argv: []string{"systemctl", "disable", name}, Undo: []string{"systemctl", "enable", name}})
+			o.Links = append(o.Links, UnitWantsDir+"/"+name)
+		}
+	}
+	return o
 }
 
 // systemctl runs systemctl through the runner, which chroots into a root that
