@@ -68,6 +68,8 @@ lint: $(GOBIN)/staticcheck
 	$(GOBIN)/staticcheck -tags gendocs ./cmd/photonctl
 	@cd $(ECHOCOMPARE) && $(GO) mod tidy -diff >/dev/null 2>&1 || { echo "$(ECHOCOMPARE)/go.mod is not tidy (photonctl's dependencies changed?): cd $(ECHOCOMPARE) && go mod tidy"; exit 1; }
 	cd $(ECHOCOMPARE) && $(GO) vet ./... && $(GOBIN)/staticcheck ./...
+	@if command -v ansible-lint >/dev/null; then cd deploy/ansible && ansible-lint --nocolor -q; \
+	  else echo "(ansible-lint is not installed: deploy/ansible is not linted; apt-get install ansible-lint)"; fi
 
 # ENGINE=fstack runs the demo's echo on F-Stack (needs libfstack under FF_PATH).
 ENGINE    ?= kernel
@@ -126,10 +128,13 @@ fstack:
 
 ## e2e: the real-host suite (root, QEMU >= 8): a Debian guest in QEMU with an
 ## Intel IOMMU and an SR-IOV NIC, driven over SSH through setup, its reboots,
-## doctor, the echo dataplane, a card moved to another slot, and rollback.
+## doctor, the echo dataplane, a card moved to another slot, and rollback;
+## then the Ansible role (deploy/ansible) run by ansible-playbook against a
+## guest, through its reboot (needs ansible-core; PHOTONCTL_DEB=x.deb installs
+## that package, else the role installs PHOTONCTL_BIN packed by dpkg-deb).
 ## The guest image is built once from Debian's packages and cached in
 ## E2E_CACHE (/var/cache/photonctl/e2e) by its recipe's hash.
-E2E_TIMEOUT ?= 75m
+E2E_TIMEOUT ?= 105m
 e2e: build
 	PHOTONCTL_E2E=1 PHOTONCTL_BIN=$(abspath $(BIN)) $(GO) test -count=1 -v -timeout $(E2E_TIMEOUT) ./e2e/
 
