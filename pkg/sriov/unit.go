@@ -74,9 +74,20 @@ func ReadUnitInfo(b []byte) UnitInfo {
 	return in
 }
 
-// Render returns the unit file: a oneshot that writes 0 then N to the PF's
-// sriov_numvfs before the network is configured (network-pre.target), then
-// applies the VF settings and vfio-pci bindings setup made.
+// DriverWait bounds how long the unit waits at boot for the PF's driver.
+const DriverWait = 60
+
+// WaitForDriver is the unit's command that waits, up to seconds, until a
+// driver is bound to the PCI device at dev (its driver link exists). It has
+// no shell variables, so systemd's own $ expansion leaves it alone.
+func WaitForDriver(dev string, seconds int) string {
+	return fmt.Sprintf("/usr/bin/timeout %d /bin/sh -c 'until [ -e %s/driver ]; do sleep 0.1; done'", seconds, dev)
+}
+
+// Render returns the unit file: a oneshot that, once the PF's driver is
+// bound, writes 0 then N to the PF's sriov_numvfs before the network is
+// configured (network-pre.target), then applies the VF settings and
+// vfio-pci bindings setup made.
 func (u Unit) Render() []byte {
 	if u.MAC != "" {
 		return u.renderByMAC()
@@ -88,7 +99,7 @@ func (u Unit) Render() []byte {
 [Unit]
 Description=photonctl: create %d SR-IOV VFs on %s
 DefaultDependencies=no
-After=systemd-modules-load.service systemd-udev-settle.service
+After=systemd-modules-load.service systemd-udev-trigger.service
 Wants=network-pre.target
 Before=network-pre.target shutdown.target
 Conflicts=shutdown.target
@@ -98,6 +109,10 @@ ConditionPathExists=%s/sriov_numvfs
 Type=oneshot
 RemainAfterExit=yes
 `, u.PF, UnitName(u.PF), UnitPath(u.PF), u.VFs, u.PF, dev)
+	// udev loads and probes the PF's driver while this runs: a write to
+	// sriov_numvfs before the driver is bound fails with EIO ("no driver
+	// bound to device; cannot configure SR-IOV"), seen on a real boot.
+	fmt.Fprintf(&b, "ExecStartPre=%s\n", WaitForDriver(dev, DriverWait))
 	if len(u.VFIO) > 0 {
 		b.WriteString("ExecStartPre=/sbin/modprobe vfio-pci\n")
 	}
