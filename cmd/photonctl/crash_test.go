@@ -17,6 +17,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/fixture"
 	"github.com/photonctl/photonctl/pkg/host"
 	"github.com/photonctl/photonctl/pkg/netnstest"
@@ -159,7 +160,14 @@ func crashHostTest(t *testing.T, ch crashHost, every int) {
 			t.Errorf("%s: rollback --list exits %d", at, code)
 		}
 
+		st, err := engine.LoadState(mustHost(t, root))
+		if err != nil {
+			t.Errorf("%s: %v", at, err)
+		}
 		next := crashChild(t, ch, root, 0)
+		if st.Unfinished != nil && !strings.Contains(next.Out, "Finished step "+st.Unfinished.Step) {
+			t.Errorf("%s: the next run does not say it finished %s:\n%s", at, st.Unfinished.Step, next.Out)
+		}
 		if next.Code != clean.Code {
 			wrongExit++
 			t.Errorf("%s: the next run exits %d, want %d\n%s", at, next.Code, clean.Code, next.Out)
@@ -179,6 +187,36 @@ func crashHostTest(t *testing.T, ch crashHost, every int) {
 	}
 	t.Logf("%s: %d kill points of %d covered (every %d); torn files %d, backups without manifest %d, wrong exit codes %d, temporary files left %d, rollbacks not byte-exact %d",
 		ch.name, covered, len(clean.Ops), every, torn, orphan, wrongExit, left, notRestored)
+}
+
+func mustHost(t *testing.T, root string) *host.Host {
+	h, err := host.New(root)
+	must(t, err)
+	return h
+}
+
+// Rollback takes setup's lock: beside a running setup it changes nothing and
+// names the setup.
+func TestRollbackWaitsForSetup(t *testing.T) {
+	h := fixture.Host(t, "base-centos7-2node", "hp-mounted")
+	if r := photonctl(t, "--root", h.Root(), "setup", "--hugepages", "4", "--yes"); r.code != 0 {
+		t.Fatalf("setup: %d %s", r.code, r.err)
+	}
+	ms, err := h.Backups()
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("backups %v %v", ms, err)
+	}
+	l, err := engine.Acquire(h, "photonctl setup --hugepages 8 --yes")
+	must(t, err)
+	defer l.Release()
+	before := treeOf(t, h.Root())
+	r := photonctl(t, "--root", h.Root(), "rollback", "--id", ms[0].ID)
+	if r.code != ExitFailure || !strings.Contains(r.err, "photonctl setup --hugepages 8 --yes") || !strings.Contains(r.err, fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("rollback beside a setup: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if d := diffTrees(before, treeOf(t, h.Root())); d != "" {
+		t.Errorf("the refused rollback changed the host:\n%s", d)
+	}
 }
 
 // rollbackAll rolls back every change set, newest first.
