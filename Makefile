@@ -5,7 +5,9 @@
 
 # Go from PATH, else where the README installs it; what make runs finds it too.
 GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+ifneq ($(findstring /,$(GO)),)
 export PATH := $(patsubst %/,%,$(dir $(GO))):$(PATH)
+endif
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 BIN       := ./photonctl
 LAB_ROOT  := /var/lib/photonctl/lab/root
