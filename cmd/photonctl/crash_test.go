@@ -64,7 +64,7 @@ var crashHosts = []crashHost{
 		exit:     ExitReboot,
 		fixtures: []string{"base-centos7-2node", "grub-centos7", "names-centos7-cx4", "hp-mounted"},
 		args:     []string{"setup", "--yes", "--hugepages", "64", "--names", "keep", "--fstack", "--fstack-version", "1.25"},
-		links: []crashLink{{"eth0", "00:02:c9:fa:c3:50", "192.0.2.2/24", "192.0.2.1"}, {"eth1", "00:02:c9:fa:c3:51", "", ""}},
+		links:    []crashLink{{"eth0", "00:02:c9:fa:c3:50", "192.0.2.2/24", "192.0.2.1"}, {"eth1", "00:02:c9:fa:c3:51", "", ""}},
 		prepare: func(t *testing.T, root string) {
 			// An owner and mode setup must keep and rollback restore.
 			must(t, os.Chown(filepath.Join(root, "etc/default/grub"), 1234, 5678))
@@ -80,7 +80,7 @@ var crashHosts = []crashHost{
 		exit:     ExitReboot,
 		fixtures: []string{"base-centos7-2node", "names-debian", "grub-ubuntu2204", "hp-mounted"},
 		args:     []string{"setup", "--yes", "--hugepages", "64", "--names", "keep", "--fstack", "--fstack-version", "1.25"},
-		links: []crashLink{{"eth0", "00:10:18:00:00:01", "192.0.2.2/24", "192.0.2.1"}, {"eth1", "00:10:18:00:00:02", "", ""}, {"eth2", "00:10:18:00:00:03", "", ""}},
+		links:    []crashLink{{"eth0", "00:10:18:00:00:01", "192.0.2.2/24", "192.0.2.1"}, {"eth1", "00:10:18:00:00:02", "", ""}, {"eth2", "00:10:18:00:00:03", "", ""}},
 		prepare: func(t *testing.T, root string) {
 			// /etc/default/grub an absolute link to the real file.
 			must(t, os.MkdirAll(filepath.Join(root, "srv/config"), 0o755))

@@ -26,7 +26,7 @@ type State struct {
 	// changes anything and cleared once it is done: found by the next run,
 	// one says the step was interrupted and what it still owes.
 	Unfinished []*Unfinished `json:"unfinished,omitempty"`
-	Updated    time.Time   `json:"updated"`
+	Updated    time.Time     `json:"updated"`
 }
 
 // Owed is what applying a step leaves to do besides its files: a reboot,
