@@ -11,6 +11,12 @@ BIN       := ./photonctl
 LAB_ROOT  := /var/lib/photonctl/lab/root
 FUZZTIME  ?= 10s
 FF_PATH   ?= /usr/local
+# The comparison harness is its own Go module (its peers, gnet and friends,
+# stay out of photonctl's module graph).
+ECHOCOMPARE := internal/echocompare
+# NETPERF: PhotonLibOS's net-perf (a Release build of its examples/perf,
+# testing on), for make bench to compare with PhotonLibOS's echo server.
+NETPERF   ?=
 
 # The version stamp (build/version.sh says how each field is made); make
 # VERSION=v1.2.3 overrides the version.
@@ -39,6 +45,7 @@ test: lint unit
 
 unit:
 	$(GO) test -count=1 ./...
+	cd $(ECHOCOMPARE) && $(GO) test -count=1 ./...
 
 $(GOBIN)/staticcheck:
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -49,6 +56,8 @@ lint: $(GOBIN)/staticcheck
 	$(GO) vet ./...
 	$(GO) vet -tags gendocs ./cmd/photonctl
 	$(GOBIN)/staticcheck ./...
+	@cd $(ECHOCOMPARE) && $(GO) mod tidy -diff >/dev/null 2>&1 || { echo "$(ECHOCOMPARE)/go.mod is not tidy (photonctl's dependencies changed?): cd $(ECHOCOMPARE) && go mod tidy"; exit 1; }
+	cd $(ECHOCOMPARE) && $(GO) vet ./... && $(GOBIN)/staticcheck ./...
 
 # ENGINE=fstack runs the demo's echo on F-Stack (needs libfstack under FF_PATH).
 ENGINE    ?= kernel
@@ -82,16 +91,20 @@ demo: $(DEMO_BUILD)
 	ip netns exec photon-lab-b $(BIN) bench echo --addr 10.99.0.1:8080 --duration 3s --conns 20; \
 	kill -INT $$echo_pid; wait $$echo_pid; echo_pid=""; grep '^total' $$log
 
-## bench: the echo server comparison (kernel engine, Go net, gnet); where
-## libfstack is under FF_PATH, the fstack engine against the kernel engine in
-## the lab (root); then the Go benchmarks
-bench:
-	$(GO) run ./internal/echocompare $(BENCHFLAGS)
+## bench: the echo server comparison (kernel engine, Go net, gnet; with
+## NETPERF=path/to/net-perf, PhotonLibOS's server against the kernel engine,
+## driven by bench echo and by net-perf's client); as root in a private
+## network namespace with only lo. Where libfstack is under FF_PATH, the
+## fstack engine against the kernel engine in the lab (root); then the Go
+## benchmarks
+bench: build
+	cd $(ECHOCOMPARE) && $(GO) build -o $(CURDIR)/echocompare .
+	./echocompare -photonctl $(CURDIR)/photonctl $(if $(NETPERF),-netperf $(abspath $(NETPERF))) $(BENCHFLAGS)
 	@if [ -f $(FF_PATH)/lib/libfstack.a ]; then \
 	  set -e; $(MAKE) --no-print-directory fstack BIN=./photonctl-fstack; \
 	  trap './photonctl-fstack lab down' EXIT; ./photonctl-fstack lab up --engine fstack >/dev/null; \
 	  echo "== fstack vs kernel engine, in the lab (DPDK tap device vs the kernel, same veth)"; \
-	  $(GO) run ./internal/echocompare -lab -servers kernel,fstack -photonctl ./photonctl-fstack $(BENCHFLAGS); \
+	  ./echocompare -lab -servers kernel,fstack -photonctl $(CURDIR)/photonctl-fstack $(BENCHFLAGS); \
 	else echo "(no $(FF_PATH)/lib/libfstack.a: the fstack engine is not compared; make bench FF_PATH=...)"; fi
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
@@ -171,4 +184,4 @@ package:
 	  $(GO) tool nfpm package --config nfpm.yaml --packager rpm --target $(abspath $(DIST))/photonctl-$(PKGVERSION)-1.x86_64.rpm
 
 clean:
-	rm -rf $(BIN) ./photonctl-fstack $(BUILD_DIR) $(DIST)
+	rm -rf $(BIN) ./photonctl-fstack ./echocompare $(BUILD_DIR) $(DIST)

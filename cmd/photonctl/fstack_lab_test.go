@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,7 +42,8 @@ gateway=10.99.0.2
 
 // TestFstackInLab runs run echo on F-Stack in one throwaway namespace, its
 // tap device (dtap0) bridged with a veth whose peer, in another namespace,
-// runs bench echo against it.
+// runs bench echo against it. run echo -o json's stdout must be JSON lines
+// only: DPDK's and F-Stack's own output goes to stderr.
 func TestFstackInLab(t *testing.T) {
 	if !hasFstack() {
 		t.Skip("needs libfstack: this test binary lacks the fstack engine (build with make fstack FF_PATH=..., or go test -tags fstack with CGO_CFLAGS/CGO_LDFLAGS set)")
@@ -69,7 +71,7 @@ func TestFstackInLab(t *testing.T) {
 	ipCmd(t, "-n", nsA, "link", "set", vA, "up")
 	ipCmd(t, "-n", nsA, "link", "set", "br0", "up")
 
-	srv := helper([]string{"ip", "netns", "exec", nsA}, "run", "echo", "--engine", "fstack", "--conf", conf, "--listen", "10.99.0.1:8080")
+	srv := helper([]string{"ip", "netns", "exec", nsA}, "--output", "json", "run", "echo", "--engine", "fstack", "--conf", conf, "--listen", "10.99.0.1:8080")
 	out, err := srv.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +86,11 @@ func TestFstackInLab(t *testing.T) {
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			lines <- sc.Text()
+			l := sc.Text()
+			if !json.Valid([]byte(l)) {
+				l = "NOT JSON: " + l
+			}
+			lines <- l
 		}
 		close(lines)
 	}()
@@ -95,7 +101,10 @@ func TestFstackInLab(t *testing.T) {
 			if !ok {
 				t.Fatalf("run echo ended: %s", serr.String())
 			}
-			started = strings.Contains(l, "fstack engine listening on 10.99.0.1:8080")
+			if strings.HasPrefix(l, "NOT JSON: ") {
+				t.Fatalf("run echo -o json printed on stdout %q (DPDK's or F-Stack's log?)", l)
+			}
+			started = strings.Contains(l, `"type":"start"`) && strings.Contains(l, `"listen":"10.99.0.1:8080"`)
 		case <-deadline:
 			t.Fatalf("F-Stack did not start within 60s: %s", serr.String())
 		}
@@ -114,9 +123,12 @@ func TestFstackInLab(t *testing.T) {
 	srv.Process.Signal(syscall.SIGTERM)
 	var last string
 	for l := range lines {
+		if strings.HasPrefix(l, "NOT JSON: ") {
+			t.Errorf("run echo -o json printed on stdout %q", l)
+		}
 		last = l
 	}
-	if err := srv.Wait(); err != nil || !strings.Contains(last, "accepted 40") {
+	if err := srv.Wait(); err != nil || !strings.Contains(last, `"type":"total"`) || !strings.Contains(last, `"accepted":40`) {
 		t.Errorf("run echo after SIGTERM: %v, last line %q; stderr %s", err, last, serr.String())
 	}
 	if _, err := os.Stat("/var/run/dpdk/container-photonctl"); err == nil {

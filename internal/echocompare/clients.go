@@ -44,6 +44,9 @@ func compareClientsRun(o options) error {
 	if err != nil {
 		return err
 	}
+	if child, err := intoNetns(o); child {
+		return err
+	}
 	srv := o.servers[0]
 	per := o.warmup + o.duration + 2*time.Second
 	fmt.Fprintf(os.Stderr, "%d rounds x %d clients against %s, about %v\n", o.rounds, len(o.clients), srv,
@@ -75,8 +78,14 @@ func compareClientsRun(o options) error {
 // runClientOne starts the server, runs one client against it, and reads
 // both processes' CPU time over the same window: from the end of the
 // client's warmup to the end of its measured time, as seen from here.
-func runClientOne(o options, pin pinFunc, self, srv, client string) (clientSample, error) {
-	sv, err := startServer(o, pin, srv, serverArgv(o, self, srv))
+func runClientOne(o options, pin pinFunc, self, srv, client string) (s clientSample, err error) {
+	port := 0
+	if srv == "photon" {
+		if port, err = freePort(); err != nil {
+			return clientSample{}, err
+		}
+	}
+	sv, err := startServer(o, pin, srv, serverArgv(o, self, srv, port))
 	if err != nil {
 		return clientSample{}, err
 	}
@@ -119,7 +128,7 @@ func runClientOne(o options, pin pinFunc, self, srv, client string) (clientSampl
 	if werr != nil {
 		return clientSample{}, fmt.Errorf("client: %v: %s", werr, errb.String())
 	}
-	s := clientSample{Client: client, Server: srv, QPS: r.QPS, P99us: r.Latency.P99, Messages: r.Messages, Mismatch: r.Mismatch,
+	s = clientSample{Client: client, Server: srv, QPS: r.QPS, P99us: r.Latency.P99, Messages: r.Messages, Mismatch: r.Mismatch,
 		ClientCPU: (c1 - c0).Seconds(), ServerCPU: (s1 - s0).Seconds(), Window: win.Seconds()}
 	// CPU seconds per second over this window, over messages per second
 	// over the client's (of the same length, a few ms later).

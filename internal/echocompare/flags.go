@@ -31,16 +31,20 @@ type invocation struct {
 func parseFlags(args []string, stderr io.Writer) (*invocation, error) {
 	var in invocation
 	o := &in.o
-	var servers, clients, modes string
+	var servers, clients, modes, drivers string
 	fs := flag.NewFlagSet("echocompare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.compare, "compare", compareServers, "what to compare: servers (under photonctl's bench client) or clients (against one server)")
 	fs.StringVar(&o.photonctl, "photonctl", "", "photonctl binary to run (default: build ./cmd/photonctl into a temp dir)")
-	fs.StringVar(&servers, "servers", "kernel,gonet,gnet", "servers to compare, the first is the reference (-compare clients: the one server, default kernel)")
+	fs.StringVar(&servers, "servers", "kernel,gonet,gnet", "servers to compare, the first is the reference: kernel, gonet, gnet, photon (PhotonLibOS's net-perf server, needs -netperf; with -netperf the default is photon,kernel,gonet,gnet); -compare clients: the one server, default kernel")
+	fs.StringVar(&drivers, "drivers", "photonctl", "clients that drive the servers: photonctl (bench echo), netperf (PhotonLibOS's net-perf client, needs -netperf; with -netperf the default is photonctl,netperf)")
+	fs.StringVar(&o.netperf, "netperf", "", "PhotonLibOS's net-perf binary (a Release build of its examples/perf): adds its server (photon) and its client (netperf)")
+	fs.BoolVar(&o.netns, "netns", true, "as root, run in a private network namespace with only lo (unshare --net)")
 	fs.StringVar(&clients, "clients", "photonctl,gonet", "with -compare clients: clients to compare, the first is the reference")
 	fs.StringVar(&modes, "modes", "pingpong,streaming", "bench modes (-compare clients: pingpong only)")
 	fs.IntVar(&o.rounds, "rounds", 3, "interleaved rounds (at least 3 for a median with min and max)")
-	fs.IntVar(&o.conns, "conns", 100, "connections")
+	fs.IntVar(&o.conns, "conns", 100, "pingpong connections")
+	fs.IntVar(&o.sconns, "streaming-conns", 1, "streaming connections of bench echo (net-perf's streaming client has one)")
 	fs.IntVar(&o.size, "size", 512, "message size in bytes (and the servers' read buffer)")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per run")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "warmup per run")
@@ -83,7 +87,16 @@ func parseFlags(args []string, stderr io.Writer) (*invocation, error) {
 			modes = "pingpong"
 		}
 	}
+	if o.netperf != "" && o.compare == compareServers {
+		if !set["servers"] {
+			servers = "photon,kernel,gonet,gnet"
+		}
+		if !set["drivers"] {
+			drivers = "photonctl,netperf"
+		}
+	}
 	o.servers = strings.Split(servers, ",")
+	o.drivers = strings.Split(drivers, ",")
 	o.clients = strings.Split(clients, ",")
 	o.modes = strings.Split(modes, ",")
 	return &in, o.check()
@@ -94,6 +107,8 @@ func checkLoad(o *options) error {
 	switch {
 	case o.conns < 1:
 		return fmt.Errorf("-conns %d: give 1 or more", o.conns)
+	case o.sconns < 1:
+		return fmt.Errorf("-streaming-conns %d: give 1 or more", o.sconns)
 	case o.size < 1:
 		return fmt.Errorf("-size %d: give 1 byte or more", o.size)
 	case o.duration <= 0:
@@ -147,10 +162,36 @@ func (o *options) check() error {
 	for _, s := range o.servers {
 		switch {
 		case s == "kernel", !o.lab && (s == "gonet" || s == "gnet"), o.lab && s == "fstack":
+		case s == "photon" && o.lab:
+			return errors.New("-servers photon: net-perf's server runs on loopback, not in the lab")
+		case s == "photon" && o.netperf == "":
+			return errors.New("-servers photon needs -netperf PATH: PhotonLibOS's net-perf binary")
+		case s == "photon":
 		case o.lab:
 			return fmt.Errorf("-servers: %q does not run in the lab (kernel, fstack)", s)
 		default:
-			return fmt.Errorf("-servers: unknown server %q (kernel, gonet, gnet; fstack with -lab)", s)
+			return fmt.Errorf("-servers: unknown server %q (kernel, gonet, gnet, photon; fstack with -lab)", s)
+		}
+	}
+	seen := map[string]bool{}
+	for _, d := range o.drivers {
+		switch {
+		case seen[d]:
+			return fmt.Errorf("-drivers: %q twice", d)
+		case d == driverBench:
+		case d == driverNetperf && o.netperf == "":
+			return errors.New("-drivers netperf needs -netperf PATH: PhotonLibOS's net-perf binary")
+		case d == driverNetperf && o.lab:
+			return errors.New("-drivers netperf: net-perf's client runs on loopback, not in the lab")
+		case d == driverNetperf:
+		default:
+			return fmt.Errorf("-drivers: unknown driver %q (photonctl, netperf)", d)
+		}
+		seen[d] = true
+	}
+	if o.netperf != "" {
+		if err := checkNetperf(o.netperf); err != nil {
+			return err
 		}
 	}
 	if o.lab && o.photonctl == "" {

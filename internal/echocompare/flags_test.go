@@ -18,9 +18,25 @@ func TestParseFlagsDefaults(t *testing.T) {
 	o := in.o
 	// make bench's run: the server comparison, as before -compare existed.
 	if o.compare != compareServers || !slices.Equal(o.servers, []string{"kernel", "gonet", "gnet"}) ||
-		!slices.Equal(o.modes, []string{"pingpong", "streaming"}) || o.rounds != 3 || o.conns != 100 || o.size != 512 ||
+		!slices.Equal(o.modes, []string{"pingpong", "streaming"}) || o.rounds != 3 || o.conns != 100 || o.sconns != 1 || o.size != 512 || !o.netns || !slices.Equal(o.drivers, []string{"photonctl"}) ||
 		o.duration != 5*time.Second || o.warmup != time.Second || o.serverCPU != "0" || o.clientCPU != "1" || in.serve != "" || in.client != "" {
 		t.Errorf("defaults %+v", in)
+	}
+}
+
+// With -netperf, PhotonLibOS's server is the reference and its client
+// drives the servers as well as bench echo.
+func TestParseFlagsNetperf(t *testing.T) {
+	in, err := parseFlags([]string{"-netperf", "/bin/true"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(in.o.servers, []string{"photon", "kernel", "gonet", "gnet"}) || !slices.Equal(in.o.drivers, []string{"photonctl", "netperf"}) {
+		t.Errorf("-netperf: servers %q drivers %q", in.o.servers, in.o.drivers)
+	}
+	in, err = parseFlags([]string{"-netperf", "/bin/true", "-servers", "kernel,photon,gnet", "-drivers", "netperf"}, io.Discard)
+	if err != nil || !slices.Equal(in.o.servers, []string{"kernel", "photon", "gnet"}) || !slices.Equal(in.o.drivers, []string{"netperf"}) {
+		t.Errorf("-netperf with -servers and -drivers: %+v, %v", in, err)
 	}
 }
 
@@ -70,6 +86,13 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-compare", "clients", "-clients", "gonet,gonet"}, `"gonet" twice`},
 		{[]string{"-compare", "clients", "-servers", "fstack"}, `unknown server "fstack"`},
 		{[]string{"-rounds", "0"}, "-rounds 0"},
+		{[]string{"-servers", "photon,kernel"}, "-servers photon needs -netperf"},
+		{[]string{"-drivers", "photonctl,netperf"}, "-drivers netperf needs -netperf"},
+		{[]string{"-drivers", "wrk"}, `unknown driver "wrk"`},
+		{[]string{"-drivers", "photonctl,photonctl"}, `"photonctl" twice`},
+		{[]string{"-netperf", "/nonexistent/net-perf"}, "PhotonLibOS Release build"},
+		{[]string{"-netperf", "/bin/true", "-lab", "-photonctl", "x", "-servers", "kernel,photon"}, "not in the lab"},
+		{[]string{"-streaming-conns", "0"}, "-streaming-conns 0"},
 		{[]string{"-conns", "0"}, "-conns 0"},
 		{[]string{"-duration", "0s"}, "-duration 0s"},
 		{[]string{"-modes", "bulk"}, `unknown mode "bulk"`},

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -24,7 +25,8 @@ type options struct {
 	clients   []string // -compare clients
 	modes     []string
 	rounds    int
-	conns     int
+	conns     int // pingpong connections
+	sconns    int // streaming connections (bench echo; net-perf streams on one)
 	size      int
 	duration  time.Duration
 	warmup    time.Duration
@@ -35,6 +37,25 @@ type options struct {
 	// both serve 10.99.0.1 behind the same veth pair, the client runs in the
 	// other namespace.
 	lab bool
+	// netperf is PhotonLibOS's net-perf binary: its server joins the
+	// servers (as photon) and its client the drivers.
+	netperf string
+	drivers []string // the clients that drive the servers: photonctl, netperf
+	netns   bool     // run everything in a private network namespace (root)
+}
+
+// The drivers: the load generators that drive the servers.
+const (
+	driverBench   = "photonctl" // photonctl bench echo
+	driverNetperf = "netperf"   // PhotonLibOS's net-perf client
+)
+
+// connsFor is the connections of a run in mode.
+func (o options) connsFor(mode string) int {
+	if mode == "streaming" {
+		return o.sconns
+	}
+	return o.conns
 }
 
 // The lab's names (photonctl lab up --engine fstack).
@@ -73,6 +94,7 @@ func main() {
 
 // sample is one bench run against one server.
 type sample struct {
+	Driver    string  `json:"driver"`
 	Server    string  `json:"server"`
 	Mode      string  `json:"mode"`
 	Round     int     `json:"round"`
@@ -100,11 +122,18 @@ func prepare(o *options) (self string, pin pinFunc, cleanup func(), err error) {
 		}
 		cleanup = func() { os.RemoveAll(dir) }
 		o.photonctl = filepath.Join(dir, "photonctl")
+		// The harness is its own module; photonctl's is the one its
+		// go.mod replaces with the repository root.
+		root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/photonctl/photonctl").Output()
+		if err != nil {
+			return "", nil, cleanup, fmt.Errorf("finding photonctl's source (go list -m; run from internal/echocompare, or give -photonctl): %w", err)
+		}
 		fmt.Fprintln(os.Stderr, "building photonctl ...")
 		b := exec.Command("go", "build", "-o", o.photonctl, "./cmd/photonctl")
+		b.Dir = strings.TrimSpace(string(root))
 		b.Stdout, b.Stderr = os.Stderr, os.Stderr
 		if err := b.Run(); err != nil {
-			return "", nil, cleanup, fmt.Errorf("building photonctl (run from the repository root): %w", err)
+			return "", nil, cleanup, fmt.Errorf("building photonctl in %s: %w", b.Dir, err)
 		}
 	}
 	self, err = os.Executable()
@@ -120,8 +149,12 @@ func prepare(o *options) (self string, pin pinFunc, cleanup func(), err error) {
 	return self, pin, cleanup, nil
 }
 
-// serverArgv is the command line of a server outside the lab.
-func serverArgv(o options, self, srv string) []string {
+// serverArgv is the command line of a server outside the lab. port is
+// net-perf's (the others listen on port 0 and say where).
+func serverArgv(o options, self, srv string, port int) []string {
+	if srv == "photon" {
+		return photonServerArgv(o, port)
+	}
 	if srv == "kernel" {
 		return []string{o.photonctl, "run", "echo", "--engine", "kernel", "--listen", "127.0.0.1:0", "--buffer", fmt.Sprint(o.size), "--stats-interval", "0", "--output", "json"}
 	}
@@ -134,34 +167,36 @@ func compare(o options) error {
 	if err != nil {
 		return err
 	}
+	if child, err := intoNetns(o); child {
+		return err
+	}
 	per := o.warmup + o.duration + 2*time.Second
-	total := time.Duration(o.rounds*len(o.modes)*len(o.servers)) * per
-	fmt.Fprintf(os.Stderr, "%d rounds x %d modes x %d servers, about %v\n", o.rounds, len(o.modes), len(o.servers), total.Round(time.Second))
+	total := time.Duration(o.rounds*len(o.modes)*len(o.drivers)*len(o.servers)) * per
+	fmt.Fprintf(os.Stderr, "%d rounds x %d modes x %d drivers x %d servers, about %v\n", o.rounds, len(o.modes), len(o.drivers), len(o.servers), total.Round(time.Second))
 	var samples []sample
 	for r := 1; r <= o.rounds; r++ {
 		for _, mode := range o.modes {
-			for _, srv := range o.servers {
-				argv := serverArgv(o, self, srv)
-				if o.lab {
-					argv = labServer(o, srv)
+			for _, drv := range o.drivers {
+				for _, srv := range o.servers {
+					s, err := runOne(o, pin, self, srv, mode, drv)
+					if err != nil {
+						return fmt.Errorf("round %d, %s, %s driving %s: %w", r, mode, drv, srv, err)
+					}
+					s.Round = r
+					fmt.Fprintf(os.Stderr, "  round %d %-9s %-9s %-6s %9.0f msg/s  p99 %8.1f us  %6.2f us CPU/msg\n", r, mode, drv, srv, s.QPS, s.P99us, s.CPUusMsg)
+					samples = append(samples, s)
 				}
-				s, err := runOne(o, pin, srv, mode, argv)
-				if err != nil {
-					return fmt.Errorf("round %d, %s, %s: %w", r, mode, srv, err)
-				}
-				s.Round = r
-				fmt.Fprintf(os.Stderr, "  round %d %-9s %-6s %9.0f msg/s  p99 %8.1f us  %6.2f us CPU/msg\n", r, mode, srv, s.QPS, s.P99us, s.CPUusMsg)
-				samples = append(samples, s)
 			}
 		}
 	}
+	rows := summarize(samples, o.drivers, o.servers, o.modes)
 	if o.jsonOut {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"schema": 1, "conns": o.conns, "size": o.size, "duration_s": o.duration.Seconds(),
-			"rounds": o.rounds, "samples": samples, "summary": summarize(samples, o.servers, o.modes)})
+		return enc.Encode(map[string]any{"schema": 1, "conns": o.conns, "streaming_conns": o.sconns, "size": o.size, "duration_s": o.duration.Seconds(),
+			"rounds": o.rounds, "samples": samples, "summary": rows})
 	}
-	printTable(os.Stdout, o, summarize(samples, o.servers, o.modes))
+	printTable(os.Stdout, o, rows)
 	return nil
 }
 
@@ -187,6 +222,17 @@ func startServer(o options, pin pinFunc, srv string, argv []string) (*server, er
 		return nil, err
 	}
 	s := &server{cmd: cmd}
+	if srv == "photon" {
+		// net-perf says nothing on stdout: wait for its listening socket.
+		go io.Copy(io.Discard, out)
+		port, err := waitListening(cmd.Process.Pid, 10*time.Second)
+		if err != nil {
+			s.stop()
+			return nil, fmt.Errorf("net-perf server: %w; stderr: %s", err, lastLines(serr.String(), 5))
+		}
+		s.addr = net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
+		return s, nil
+	}
 	addr, err := serverAddr(cmd, out, srv)
 	if err != nil {
 		s.stop()
@@ -222,22 +268,41 @@ type benchOut struct {
 }
 
 // runOne starts a server pinned to the server CPU, finds its port, runs the
-// bench client pinned to the client CPU, and reads the server's CPU time
-// over the measured window.
-func runOne(o options, pin pinFunc, srv, mode string, argv []string) (sample, error) {
+// driver (a bench client) pinned to the client CPU, and reads the server's
+// CPU time over the measured window.
+func runOne(o options, pin pinFunc, self, srv, mode, driver string) (sample, error) {
 	if o.lab && srv == "kernel" {
 		if err := labKernelAddr(true); err != nil {
 			return sample{}, err
 		}
 		defer labKernelAddr(false)
 	}
+	port := 0
+	if srv == "photon" {
+		p, err := freePort()
+		if err != nil {
+			return sample{}, err
+		}
+		port = p
+	}
+	argv := serverArgv(o, self, srv, port)
+	if o.lab {
+		argv = labServer(o, srv)
+	}
 	sv, err := startServer(o, pin, srv, argv)
 	if err != nil {
 		return sample{}, err
 	}
 	defer sv.stop()
+	if driver == driverNetperf {
+		_, ps, _ := net.SplitHostPort(sv.addr)
+		p, _ := strconv.Atoi(ps)
+		s, err := runNetperf(o, pin, sv, mode, p)
+		s.Server = srv
+		return s, err
+	}
 	client := []string{o.photonctl, "--output", "json", "bench", "echo", "--addr", sv.addr, "--mode", mode,
-		"--conns", fmt.Sprint(o.conns), "--size", fmt.Sprint(o.size), "--duration", o.duration.String(), "--warmup", o.warmup.String()}
+		"--conns", fmt.Sprint(o.connsFor(mode)), "--size", fmt.Sprint(o.size), "--duration", o.duration.String(), "--warmup", o.warmup.String()}
 	if o.lab {
 		client = append([]string{"ip", "netns", "exec", labNSB}, client...)
 	}
@@ -265,7 +330,7 @@ func runOne(o options, pin pinFunc, srv, mode string, argv []string) (sample, er
 	if berrWait != nil {
 		return sample{}, fmt.Errorf("bench: %v: %s", berrWait, berr.String())
 	}
-	s := sample{Server: srv, Mode: mode, QPS: r.QPS, MBps: r.MBps, P99us: r.Latency.P99, Messages: r.Messages, Mismatch: r.Mismatch,
+	s := sample{Driver: driverBench, Server: srv, Mode: mode, QPS: r.QPS, MBps: r.MBps, P99us: r.Latency.P99, Messages: r.Messages, Mismatch: r.Mismatch,
 		ServerCPU: (cpu1 - cpu0).Seconds()}
 	if r.Messages > 0 {
 		s.CPUusMsg = float64((cpu1 - cpu0).Nanoseconds()) / 1e3 / float64(r.Messages)
@@ -284,8 +349,8 @@ func serverAddr(cmd *exec.Cmd, out io.Reader, srv string) (string, error) {
 		br := bufio.NewReader(out)
 		for {
 			l, err := br.ReadString('\n')
-			// F-Stack writes its own log to the same stdout, without a
-			// newline before photonctl's start line at times.
+			// Older photonctl let F-Stack write its log to the same
+			// stdout, without a newline before the start line at times.
 			if i := strings.Index(l, `{"schema"`); isPhotonctl(srv) && i >= 0 {
 				line <- l[i:]
 				return

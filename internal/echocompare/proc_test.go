@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -45,10 +46,10 @@ func TestCPUTimeAndListenPort(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	var s []sample
 	for r, q := range []float64{100, 300, 200} {
-		s = append(s, sample{Server: "kernel", Mode: "pingpong", Round: r, QPS: q, P99us: 10, CPUusMsg: 2})
-		s = append(s, sample{Server: "gonet", Mode: "pingpong", Round: r, QPS: q / 2, P99us: 20, CPUusMsg: 3})
+		s = append(s, sample{Driver: driverBench, Server: "kernel", Mode: "pingpong", Round: r, QPS: q, P99us: 10, CPUusMsg: 2})
+		s = append(s, sample{Driver: driverBench, Server: "gonet", Mode: "pingpong", Round: r, QPS: q / 2, P99us: 20, CPUusMsg: 3})
 	}
-	rows := summarize(s, []string{"kernel", "gonet"}, []string{"pingpong"})
+	rows := summarize(s, []string{driverBench}, []string{"kernel", "gonet"}, []string{"pingpong"})
 	if len(rows) != 2 {
 		t.Fatalf("%d rows", len(rows))
 	}
@@ -58,5 +59,41 @@ func TestSummarize(t *testing.T) {
 	}
 	if g.QPSx != 0.5 || g.P99x != 2 || g.CPUx != 1.5 {
 		t.Errorf("gonet ratios %v %v %v", g.QPSx, g.P99x, g.CPUx)
+	}
+}
+
+// echoedTo reads, with sock_diag, what the clients of a loopback server
+// have received: here one connection to a Go echo server.
+func TestEchoedTo(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c)
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := make([]byte, 12345)
+	c.Write(msg)
+	if _, err := io.ReadFull(c, msg); err != nil {
+		t.Fatal(err)
+	}
+	got, conns, err := echoedTo(port)
+	if err != nil || got != uint64(len(msg)) || conns != 1 {
+		t.Fatalf("echoedTo(%d) = %d bytes, %d conns, %v; want %d, 1", port, got, conns, err, len(msg))
+	}
+	if _, _, err := echoedTo(1); err == nil {
+		t.Error("port 1: no error for no connection")
 	}
 }

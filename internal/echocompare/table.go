@@ -26,10 +26,12 @@ func statOf(v []float64) stat {
 	return stat{Median: m, Min: s[0], Max: s[len(s)-1]}
 }
 
-// row is one server in one mode, with ratios of its medians to the
-// reference server's (the first in -servers).
+// row is one server in one mode under one driver, with ratios of its
+// medians to the reference server's (the first in -servers) under the same
+// driver.
 type row struct {
 	Mode     string  `json:"mode"`
+	Driver   string  `json:"driver"`
 	Server   string  `json:"server"`
 	QPS      stat    `json:"qps"`
 	P99us    stat    `json:"p99_us"`
@@ -40,23 +42,28 @@ type row struct {
 	CPUx     float64 `json:"cpu_ratio"`
 }
 
-func summarize(samples []sample, servers, modes []string) []row {
+func summarize(samples []sample, drivers, servers, modes []string) []row {
 	var rows []row
 	for _, mode := range modes {
-		var ref *row
-		for _, srv := range servers {
-			var q, p, c, mb []float64
-			for _, s := range samples {
-				if s.Mode == mode && s.Server == srv {
-					q, p, c, mb = append(q, s.QPS), append(p, s.P99us), append(c, s.CPUusMsg), append(mb, s.MBps)
+		for _, drv := range drivers {
+			var ref *row
+			for _, srv := range servers {
+				var q, p, c, mb []float64
+				for _, s := range samples {
+					if s.Mode == mode && s.Driver == drv && s.Server == srv {
+						q, c, mb = append(q, s.QPS), append(c, s.CPUusMsg), append(mb, s.MBps)
+						if s.P99us > 0 {
+							p = append(p, s.P99us)
+						}
+					}
 				}
+				r := row{Mode: mode, Driver: drv, Server: srv, QPS: statOf(q), P99us: statOf(p), CPUusMsg: statOf(c), MBps: statOf(mb)}
+				if ref == nil {
+					ref = &r
+				}
+				r.QPSx, r.P99x, r.CPUx = ratio(r.QPS.Median, ref.QPS.Median), ratio(r.P99us.Median, ref.P99us.Median), ratio(r.CPUusMsg.Median, ref.CPUusMsg.Median)
+				rows = append(rows, r)
 			}
-			r := row{Mode: mode, Server: srv, QPS: statOf(q), P99us: statOf(p), CPUusMsg: statOf(c), MBps: statOf(mb)}
-			if ref == nil {
-				ref = &r
-			}
-			r.QPSx, r.P99x, r.CPUx = ratio(r.QPS.Median, ref.QPS.Median), ratio(r.P99us.Median, ref.P99us.Median), ratio(r.CPUusMsg.Median, ref.CPUusMsg.Median)
-			rows = append(rows, r)
 		}
 	}
 	return rows
@@ -70,13 +77,19 @@ func ratio(a, b float64) float64 {
 }
 
 func printTable(w io.Writer, o options, rows []row) {
-	fmt.Fprintf(w, "echo servers, %d conns x %d B, %v measured x %d rounds (median [min..max]; x = ratio to %s)\n",
-		o.conns, o.size, o.duration, o.rounds, o.servers[0])
-	fmt.Fprintf(w, "%-10s %-7s %-30s %6s  %-30s %6s  %-24s %6s\n", "mode", "server", "msgs/s", "x", "p99 us", "x", "server CPU us/msg", "x")
+	fmt.Fprintf(w, "echo servers, %d B messages, pingpong %d conns, streaming %d conn(s) (net-perf: 1), %v measured x %d rounds\n",
+		o.size, o.conns, o.sconns, o.duration, o.rounds)
+	fmt.Fprintf(w, "(median [min..max]; x = ratio to %s under the same driver; p99 - : net-perf's client has no percentiles)\n", o.servers[0])
+	fmt.Fprintf(w, "%-10s %-9s %-7s %-30s %6s  %-30s %6s  %-24s %6s\n", "mode", "driver", "server", "msgs/s", "x", "p99 us", "x", "server CPU us/msg", "x")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%-10s %-7s %-30s %6.2f  %-30s %6.2f  %-24s %6.2f\n", r.Mode, r.Server,
+		p99, p99x := "-", "-"
+		if r.P99us.Median > 0 {
+			p99 = fmt.Sprintf("%.1f [%.1f..%.1f]", r.P99us.Median, r.P99us.Min, r.P99us.Max)
+			p99x = fmt.Sprintf("%.2f", r.P99x)
+		}
+		fmt.Fprintf(w, "%-10s %-9s %-7s %-30s %6.2f  %-30s %6s  %-24s %6.2f\n", r.Mode, r.Driver, r.Server,
 			fmt.Sprintf("%.0f [%.0f..%.0f]", r.QPS.Median, r.QPS.Min, r.QPS.Max), r.QPSx,
-			fmt.Sprintf("%.1f [%.1f..%.1f]", r.P99us.Median, r.P99us.Min, r.P99us.Max), r.P99x,
+			p99, p99x,
 			fmt.Sprintf("%.3f [%.3f..%.3f]", r.CPUusMsg.Median, r.CPUusMsg.Min, r.CPUusMsg.Max), r.CPUx)
 	}
 }

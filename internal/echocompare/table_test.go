@@ -34,11 +34,23 @@ func TestClientTable(t *testing.T) {
 func TestServerTable(t *testing.T) {
 	var s []sample
 	for r, q := range []float64{140000, 120000, 130000} {
-		s = append(s, sample{Server: "kernel", Mode: "pingpong", Round: r, QPS: q, P99us: 1000, CPUusMsg: 5},
-			sample{Server: "gonet", Mode: "pingpong", Round: r, QPS: q, P99us: 1100, CPUusMsg: 6})
+		s = append(s, sample{Driver: driverBench, Server: "photon", Mode: "streaming", Round: r, QPS: q, P99us: 1000, CPUusMsg: 5},
+			sample{Driver: driverBench, Server: "kernel", Mode: "streaming", Round: r, QPS: q * 1.5, P99us: 800 + float64(r)*100, CPUusMsg: 2},
+			sample{Driver: driverNetperf, Server: "photon", Mode: "streaming", Round: r, QPS: 400000, CPUusMsg: 4},
+			sample{Driver: driverNetperf, Server: "kernel", Mode: "streaming", Round: r, QPS: 500000 + q, CPUusMsg: 3})
+	}
+	rows := summarize(s, []string{driverBench, driverNetperf}, []string{"photon", "kernel"}, []string{"streaming"})
+	if len(rows) != 4 {
+		t.Fatalf("%d rows, want 4", len(rows))
+	}
+	// Ratios are to photon under the same driver.
+	if k := rows[1]; k.Driver != driverBench || k.QPSx != 1.5 || k.P99x != 0.9 || k.CPUx != 0.4 {
+		t.Errorf("bench kernel row %+v", k)
+	}
+	if k := rows[3]; k.Driver != driverNetperf || k.QPSx != 630000.0/400000 || k.CPUx != 0.75 || k.P99us.Median != 0 {
+		t.Errorf("netperf kernel row %+v", k)
 	}
 	var b bytes.Buffer
-	printTable(&b, options{servers: []string{"kernel", "gonet"}, conns: 100, size: 512, duration: 5 * time.Second, rounds: 3},
-		summarize(s, []string{"kernel", "gonet"}, []string{"pingpong"}))
+	printTable(&b, options{servers: []string{"photon", "kernel"}, conns: 100, sconns: 1, size: 512, duration: 5 * time.Second, rounds: 3}, rows)
 	golden.Assert(t, "testdata/servers.golden", b.Bytes())
 }

@@ -161,7 +161,11 @@ func TestVersionStamp(t *testing.T) {
 	if !regexp.MustCompile(`^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$`).MatchString(v.Version) {
 		t.Errorf("version %q is not a semantic version", v.Version)
 	}
-	if d, err := time.Parse(time.RFC3339, v.Date); err != nil || time.Since(d) > 24*time.Hour {
+	if epoch := os.Getenv("SOURCE_DATE_EPOCH"); epoch != "" {
+		if d, err := time.Parse(time.RFC3339, v.Date); err != nil || fmt.Sprint(d.Unix()) != epoch {
+			t.Errorf("build date %q: %v (want SOURCE_DATE_EPOCH %s)", v.Date, err, epoch)
+		}
+	} else if d, err := time.Parse(time.RFC3339, v.Date); err != nil || time.Since(d) > 24*time.Hour {
 		t.Errorf("build date %q: %v (want the time of this build)", v.Date, err)
 	}
 	if fmt.Sprint(v.Engines) != "[kernel]" {

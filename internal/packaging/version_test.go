@@ -105,3 +105,31 @@ func TestPackageVersionsSort(t *testing.T) {
 		}
 	}
 }
+
+// make finds Go in /usr/local/go/bin when go is not on PATH, and what it
+// runs finds it there too.
+func TestMakeFindsGoWithoutPath(t *testing.T) {
+	const goBin = "/usr/local/go/bin/go"
+	if _, err := os.Stat(goBin); err != nil {
+		t.Skipf("needs Go at %s, where the README installs it", goBin)
+	}
+	mk := need(t, "make", "make")
+	cmd := exec.Command(mk, "-n", "--no-print-directory", "build", "static")
+	cmd.Dir = repo
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + os.Getenv("HOME")}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n build static without go on PATH: %v\n%s", err, out)
+	}
+	if strings.Count(string(out), goBin+" build ") != 2 {
+		t.Errorf("make -n build static without go on PATH:\n%s\nwant two %s build lines", out, goBin)
+	}
+	cmd = exec.Command(mk, "-s", "--no-print-directory", "-f", "-", "-f", "Makefile", "which-go")
+	cmd.Dir = repo
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + os.Getenv("HOME")}
+	cmd.Stdin = strings.NewReader("which-go:\n\t@command -v go\n")
+	out, err = cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != goBin {
+		t.Errorf("go on the PATH of make's recipes: %q %v, want %s", out, err, goBin)
+	}
+}

@@ -44,8 +44,9 @@ type Config struct {
 
 // Stats are a server's counters.
 type Stats struct {
-	Accepted  uint64 `json:"accepted"`
-	Open      uint64 `json:"open"`
+	Accepted uint64 `json:"accepted"`
+	Open     uint64 `json:"open"`
+	// Messages counts reads that returned data, each at most Buffer bytes.
 	Messages  uint64 `json:"messages"`
 	BytesIn   uint64 `json:"bytes_in"`
 	BytesOut  uint64 `json:"bytes_out"`
@@ -53,6 +54,10 @@ type Stats struct {
 	// Stalls counts partial writes: the rest was kept and sent when the
 	// socket became writable again.
 	Stalls uint64 `json:"stalls"`
+	// Writes counts the writes that sent bytes. The kernel engine echoes
+	// the reads that find more waiting with one write, so a stream of
+	// small messages takes fewer writes than Messages.
+	Writes uint64 `json:"writes"`
 }
 
 // Sub returns the counters accumulated between prev and s (Open stays s's).
@@ -65,6 +70,7 @@ func (s Stats) Sub(prev Stats) Stats {
 		BytesOut:  s.BytesOut - prev.BytesOut,
 		ClosedErr: s.ClosedErr - prev.ClosedErr,
 		Stalls:    s.Stalls - prev.Stalls,
+		Writes:    s.Writes - prev.Writes,
 	}
 }
 

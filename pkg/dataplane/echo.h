@@ -11,11 +11,12 @@
 typedef struct pc_echo_stats {
 	uint64_t accepted;  /* connections accepted since start */
 	uint64_t open;      /* connections open now */
-	uint64_t messages;  /* reads that returned data (one echo each) */
+	uint64_t messages;  /* reads that returned data, each at most the buffer */
 	uint64_t bytes_in;  /* bytes read */
 	uint64_t bytes_out; /* bytes written back */
 	uint64_t closed_err; /* connections closed on a read or write error */
 	uint64_t stalls;     /* partial writes: the loop kept the rest and waited for EPOLLOUT */
+	uint64_t writes;     /* writes that sent bytes (one may echo several reads) */
 } pc_echo_stats;
 
 typedef struct pc_echo pc_echo;

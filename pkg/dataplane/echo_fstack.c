@@ -6,11 +6,14 @@
 #include "echo_fstack.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <ff_api.h>
+#include <rte_log.h>
 
 #define PC_FF_EVENTS 512
 #define PC_FF_BURST 16
@@ -55,7 +58,22 @@ int pc_ff_init(const char *conf)
 	argv[2] = "--proc-type=primary";
 	argv[3] = "--proc-id=0";
 	argv[4] = NULL;
-	return ff_init(4, argv) < 0 ? EINVAL : 0;
+	/* photonctl's stdout is its own (run echo -o json prints JSON lines
+	 * there): DPDK's log goes to stderr from here on, and whatever F-Stack
+	 * and DPDK print with printf while ff_init runs ("Checking link
+	 * status....done", port details) goes there too. */
+	rte_openlog_stream(stderr);
+	fflush(stdout);
+	int saved = dup(STDOUT_FILENO);
+	if (saved >= 0)
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+	int rc = ff_init(4, argv);
+	fflush(stdout);
+	if (saved >= 0) {
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+	}
+	return rc < 0 ? EINVAL : 0;
 }
 
 void pc_ff_free(pc_ffecho *e)
@@ -181,6 +199,7 @@ static int ff_flush(pc_ffecho *e, pc_ffconn *c)
 			return errno == EAGAIN ? 0 : -1;
 		c->pending_off += (uint32_t)n;
 		ADD(bytes_out, n);
+		ADD(writes, 1);
 	}
 	free(c->buf);
 	c->buf = NULL;
@@ -210,6 +229,8 @@ static void ff_on_read(pc_ffecho *e, pc_ffconn *c)
 				return;
 			}
 			w = 0;
+		} else {
+			ADD(writes, 1);
 		}
 		ADD(bytes_out, w);
 		if (w < n) {
@@ -283,4 +304,5 @@ void pc_ff_stats_read(pc_ffecho *e, pc_echo_stats *out)
 	out->bytes_out = __atomic_load_n(&e->st.bytes_out, __ATOMIC_RELAXED);
 	out->closed_err = __atomic_load_n(&e->st.closed_err, __ATOMIC_RELAXED);
 	out->stalls = __atomic_load_n(&e->st.stalls, __ATOMIC_RELAXED);
+	out->writes = __atomic_load_n(&e->st.writes, __ATOMIC_RELAXED);
 }

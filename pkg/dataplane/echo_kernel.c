@@ -13,10 +13,16 @@
 #include <unistd.h>
 
 #define PC_EVENTS 512
-#define PC_BURST 1
+/* PC_GATHER is how many bytes successive reads of one connection gather
+ * before one write echoes them all; PC_ROUNDS is how many such writes one
+ * readiness event may make before the other connections get their turn. */
+#define PC_GATHER (32 << 10)
+#define PC_ROUNDS 4
 
 typedef struct pc_conn {
 	int fd;
+	int inq;              /* TCP_INQ is on: each read says how many bytes are left */
+	int eof;              /* the peer closed: close once pending bytes are out */
 	uint32_t pending_off; /* unsent bytes are buf[pending_off:pending_len] */
 	uint32_t pending_len;
 	char *buf;            /* allocated only while bytes are pending */
@@ -25,14 +31,19 @@ typedef struct pc_conn {
 struct pc_echo {
 	int lfd, ep, stopfd;
 	int buffer;
+	size_t stage; /* size of rbuf: reads gather here, a write echoes them */
 	char *rbuf;
 	pc_conn **conns; /* indexed by fd */
 	int nconns;
 	pc_echo_stats st;
 };
 
-#define ADD(field, n) __atomic_fetch_add(&e->st.field, (uint64_t)(n), __ATOMIC_RELAXED)
-#define SUB(field, n) __atomic_fetch_sub(&e->st.field, (uint64_t)(n), __ATOMIC_RELAXED)
+/* Only the loop thread writes the counters, so a relaxed load and store is
+ * enough (no locked instruction); readers load them atomically. */
+#define ADD(field, n)                                                                      \
+	__atomic_store_n(&e->st.field, __atomic_load_n(&e->st.field, __ATOMIC_RELAXED) + (uint64_t)(n), \
+			 __ATOMIC_RELAXED)
+#define SUB(field, n) ADD(field, -(uint64_t)(n))
 
 pc_echo *pc_echo_new(int family, const unsigned char *addr, unsigned int scope, int port, int buffer,
 		     int *bound_port, int *err, const char **what)
@@ -45,7 +56,8 @@ pc_echo *pc_echo_new(int family, const unsigned char *addr, unsigned int scope, 
 	}
 	e->lfd = e->ep = e->stopfd = -1;
 	e->buffer = buffer;
-	e->rbuf = malloc((size_t)buffer);
+	e->stage = buffer < PC_GATHER ? PC_GATHER : (size_t)buffer;
+	e->rbuf = malloc(e->stage);
 	if (!e->rbuf) {
 		*err = ENOMEM;
 		*what = "malloc";
@@ -160,6 +172,11 @@ static void do_accept(pc_echo *e)
 		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* TCP_INQ (Linux 4.18 and later): every read also says how many
+		 * bytes are left, so the loop knows whether to read on without a
+		 * read that finds nothing. Without it, one read per readiness
+		 * event. */
+		c->inq = setsockopt(fd, IPPROTO_TCP, TCP_INQ, &one, sizeof(one)) == 0;
 		c->fd = fd;
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = fd};
 		if (epoll_ctl(e->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -197,11 +214,68 @@ static int flush(pc_echo *e, pc_conn *c)
 		}
 		c->pending_off += (uint32_t)n;
 		ADD(bytes_out, n);
+		ADD(writes, 1);
 	}
 	free(c->buf);
 	c->buf = NULL;
 	c->pending_off = c->pending_len = 0;
 	return 1;
+}
+
+/* rd reads up to e->buffer bytes into dst. *inq is what TCP_INQ says is left
+ * to read after this read, or -1 when the connection has no TCP_INQ. */
+static ssize_t rd(pc_echo *e, pc_conn *c, char *dst, int *inq)
+{
+	*inq = -1;
+	if (!c->inq)
+		return recv(c->fd, dst, (size_t)e->buffer, 0);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = dst, .iov_len = (size_t)e->buffer};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n = recvmsg(c->fd, &mh, 0);
+	if (n > 0) {
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		if (cm && cm->cmsg_level == SOL_TCP && cm->cmsg_type == TCP_CM_INQ)
+			memcpy(inq, CMSG_DATA(cm), sizeof(int));
+	}
+	return n;
+}
+
+/* echo writes rbuf[0:n] back; 1 when all went, 0 when the rest is pending
+ * (the connection now waits for EPOLLOUT), -1 when c was closed. */
+static int echo(pc_echo *e, pc_conn *c, size_t n)
+{
+	ssize_t w = send(c->fd, e->rbuf, n, MSG_NOSIGNAL);
+	if (w < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			conn_close(e, c, 1);
+			return -1;
+		}
+		w = 0;
+	} else {
+		ADD(writes, 1);
+		ADD(bytes_out, w);
+	}
+	if ((size_t)w == n)
+		return 1;
+	/* Partial write: keep the rest, in order, and wait for EPOLLOUT. */
+	c->buf = malloc(n - (size_t)w);
+	if (!c->buf) {
+		conn_close(e, c, 1);
+		return -1;
+	}
+	memcpy(c->buf, e->rbuf + w, n - (size_t)w);
+	c->pending_off = 0;
+	c->pending_len = (uint32_t)(n - (size_t)w);
+	ADD(stalls, 1);
+	if (want(e, c, EPOLLOUT) < 0) {
+		conn_close(e, c, 1);
+		return -1;
+	}
+	return 0;
 }
 
 static void on_conn(pc_echo *e, pc_conn *c, uint32_t events)
@@ -210,57 +284,63 @@ static void on_conn(pc_echo *e, pc_conn *c, uint32_t events)
 		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			return;
 		int r = flush(e, c);
-		if (r < 0) {
+		if (r < 0)
 			conn_close(e, c, 1);
-		} else if (r == 1 && want(e, c, EPOLLIN | EPOLLRDHUP) < 0) {
+		else if (r == 1 && c->eof)
+			conn_close(e, c, 0);
+		else if (r == 1 && want(e, c, EPOLLIN | EPOLLRDHUP) < 0)
 			conn_close(e, c, 1);
-		}
 		return;
 	}
-	/* One read per readiness event (PC_BURST 1): reading on after a full
-	 * read costs a recv that finds nothing for every ping-pong message,
-	 * while epoll_wait's cost is already shared by every connection ready
-	 * at once. */
-	for (int burst = 0; burst < PC_BURST; burst++) {
-		ssize_t n = recv(c->fd, e->rbuf, (size_t)e->buffer, 0);
-		if (n == 0) {
+	/* Each read takes at most --buffer bytes. While TCP_INQ says more is
+	 * waiting, the loop reads on into the same buffer (up to PC_GATHER
+	 * bytes) and echoes the lot with one write: a stream of small messages
+	 * costs a read per message and a write per PC_GATHER bytes. When TCP_INQ
+	 * says nothing is left (every ping-pong message), it stops without a
+	 * read that would find nothing. */
+	for (int round = 0; round < PC_ROUNDS; round++) {
+		size_t off = 0;
+		int more = 0, eof = 0;
+		for (;;) {
+			int inq;
+			ssize_t n = rd(e, c, e->rbuf + off, &inq);
+			if (n == 0) {
+				eof = 1;
+				break;
+			}
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+					break;
+				conn_close(e, c, 1);
+				return;
+			}
+			off += (size_t)n;
+			ADD(messages, 1);
+			ADD(bytes_in, n);
+			if (inq == 0 || (inq < 0 && n < e->buffer))
+				break; /* drained what was there */
+			if (inq < 0)
+				break; /* no TCP_INQ: one read per event; level-triggered epoll reports the rest */
+			if (off + (size_t)e->buffer > e->stage) {
+				more = 1;
+				break;
+			}
+		}
+		if (off > 0) {
+			int r = echo(e, c, off);
+			if (r < 0)
+				return;
+			if (r == 0) {
+				c->eof = eof;
+				return;
+			}
+		}
+		if (eof) {
 			conn_close(e, c, 0);
 			return;
 		}
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				return;
-			conn_close(e, c, 1);
+		if (!more)
 			return;
-		}
-		ADD(messages, 1);
-		ADD(bytes_in, n);
-		ssize_t w = send(c->fd, e->rbuf, (size_t)n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-				conn_close(e, c, 1);
-				return;
-			}
-			w = 0;
-		}
-		ADD(bytes_out, w);
-		if (w < n) {
-			/* Partial write: keep the rest, in order, and wait for EPOLLOUT. */
-			c->buf = malloc((size_t)(n - w));
-			if (!c->buf) {
-				conn_close(e, c, 1);
-				return;
-			}
-			memcpy(c->buf, e->rbuf + w, (size_t)(n - w));
-			c->pending_off = 0;
-			c->pending_len = (uint32_t)(n - w);
-			ADD(stalls, 1);
-			if (want(e, c, EPOLLOUT) < 0)
-				conn_close(e, c, 1);
-			return;
-		}
-		if (n < e->buffer)
-			return; /* drained what was there */
 	}
 }
 
@@ -305,6 +385,7 @@ void pc_echo_stats_read(pc_echo *e, pc_echo_stats *out)
 	out->bytes_out = __atomic_load_n(&e->st.bytes_out, __ATOMIC_RELAXED);
 	out->closed_err = __atomic_load_n(&e->st.closed_err, __ATOMIC_RELAXED);
 	out->stalls = __atomic_load_n(&e->st.stalls, __ATOMIC_RELAXED);
+	out->writes = __atomic_load_n(&e->st.writes, __ATOMIC_RELAXED);
 }
 
 void pc_echo_free(pc_echo *e)

@@ -113,7 +113,8 @@ func (l *fstackLoop) readStats() Stats {
 	var s C.pc_echo_stats
 	C.pc_ff_stats_read(l.e, &s)
 	return Stats{Accepted: uint64(s.accepted), Open: uint64(s.open), Messages: uint64(s.messages),
-		BytesIn: uint64(s.bytes_in), BytesOut: uint64(s.bytes_out), ClosedErr: uint64(s.closed_err), Stalls: uint64(s.stalls)}
+		BytesIn: uint64(s.bytes_in), BytesOut: uint64(s.bytes_out), ClosedErr: uint64(s.closed_err), Stalls: uint64(s.stalls),
+		Writes: uint64(s.writes)}
 }
 
 func (l *fstackLoop) stats() Stats {

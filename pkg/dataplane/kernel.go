@@ -59,6 +59,7 @@ func (k *kernelLoop) stats() Stats {
 		BytesOut:  uint64(s.bytes_out),
 		ClosedErr: uint64(s.closed_err),
 		Stalls:    uint64(s.stalls),
+		Writes:    uint64(s.writes),
 	}
 }
 

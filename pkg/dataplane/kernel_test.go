@@ -177,29 +177,94 @@ func TestEchoPipelined(t *testing.T) {
 
 // A client that stops reading fills its receive buffer and the server's send
 // buffer: the server's writes go partial, and it must keep the rest, stop
-// reading, and send everything, in order, once the client reads again.
+// reading, and send everything, in order, once the client reads again. With a
+// 512-byte buffer the partial writes are of gathered reads.
 func TestEchoClientStopsReading(t *testing.T) {
-	s := startEcho(t, 64<<10)
-	c := dial(t, s)
-	msg := randBytes(42, 16<<20)
-	werr := make(chan error, 1)
-	go func() {
-		_, err := c.Write(msg)
-		werr <- err
-	}()
-	waitFor(t, "the server to hit a partial write", func() bool { return s.Stats().Stalls > 0 })
-	time.Sleep(50 * time.Millisecond) // client still not reading
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatalf("reading the echo: %v (server %+v)", err, s.Stats())
+	for _, buffer := range []int{DefaultBuffer, 64 << 10} {
+		t.Run(fmt.Sprint(buffer), func(t *testing.T) {
+			s := startEcho(t, buffer)
+			c := dial(t, s)
+			msg := randBytes(42, 16<<20)
+			werr := make(chan error, 1)
+			go func() {
+				_, err := c.Write(msg)
+				werr <- err
+			}()
+			waitFor(t, "the server to hit a partial write", func() bool { return s.Stats().Stalls > 0 })
+			time.Sleep(50 * time.Millisecond) // client still not reading
+			got := make([]byte, len(msg))
+			if _, err := io.ReadFull(c, got); err != nil {
+				t.Fatalf("reading the echo: %v (server %+v)", err, s.Stats())
+			}
+			if err := <-werr; err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			if i := firstDiff(got, msg); i >= 0 {
+				t.Fatalf("echo differs at byte %d of %d: bytes lost or reordered across partial writes", i, len(msg))
+			}
+			waitFor(t, fmt.Sprintf("bytes out at %d", len(msg)), func() bool { return s.Stats().BytesOut == uint64(len(msg)) })
+		})
 	}
-	if err := <-werr; err != nil {
-		t.Fatalf("write: %v", err)
+}
+
+// A stream of small messages is read --buffer bytes at a time and echoed
+// several reads per write: what TCP_INQ says is waiting is read on into the
+// same buffer. The test needs TCP_INQ (Linux 4.18).
+func TestEchoGathersStreamedReads(t *testing.T) {
+	s := startEcho(t, DefaultBuffer)
+	c := dial(t, s)
+	msg := randBytes(7, 4<<20)
+	roundTrip(t, c, msg)
+	var st Stats
+	waitFor(t, "bytes out at 4 MiB", func() bool { st = s.Stats(); return st.BytesOut == uint64(len(msg)) })
+	if st.Messages < uint64(len(msg)/DefaultBuffer) {
+		t.Errorf("messages = %d: reads are bigger than the %d-byte buffer", st.Messages, DefaultBuffer)
+	}
+	// One write per read is what a loop without gathering does. On
+	// loopback a 4 MiB write arrives in 64 KiB pieces, so nearly every
+	// read finds more waiting.
+	if st.Writes == 0 || st.Writes*2 > st.Messages {
+		t.Errorf("%d writes for %d reads: want at most one write per two reads (is TCP_INQ on?)", st.Writes, st.Messages)
+	}
+}
+
+// Ping-pong: one message in flight is one read and one write (TCP_INQ says
+// nothing is left, so no read that finds nothing follows).
+func TestEchoPingPongReadsOnce(t *testing.T) {
+	s := startEcho(t, DefaultBuffer)
+	c := dial(t, s)
+	const n = 200
+	for i := range n {
+		roundTrip(t, c, randBytes(uint64(i), DefaultBuffer))
+	}
+	var st Stats
+	waitFor(t, "200 writes", func() bool { st = s.Stats(); return st.Writes == n })
+	if st.Messages != n {
+		t.Errorf("%d reads for %d messages of exactly the buffer's size, want %d", st.Messages, n, n)
+	}
+}
+
+// A client that half-closes (shutdown SHUT_WR) after its last bytes gets
+// every byte back, then end of file.
+func TestEchoHalfClose(t *testing.T) {
+	s := startEcho(t, DefaultBuffer)
+	c := dial(t, s)
+	msg := randBytes(3, 300000)
+	go func() {
+		c.Write(msg)
+		c.CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("reading the echo to end of file: %v", err)
 	}
 	if i := firstDiff(got, msg); i >= 0 {
-		t.Fatalf("echo differs at byte %d of %d: bytes lost or reordered across partial writes", i, len(msg))
+		t.Fatalf("echo of %d bytes then EOF: got %d bytes, differing at %d", len(msg), len(got), i)
 	}
-	waitFor(t, fmt.Sprintf("bytes out at %d", len(msg)), func() bool { return s.Stats().BytesOut == uint64(len(msg)) })
+	waitFor(t, "the connection closed", func() bool { return s.Stats().Open == 0 })
+	if st := s.Stats(); st.ClosedErr != 0 {
+		t.Errorf("closed on error: %+v", st)
+	}
 }
 
 // Clients that reset their connection (SO_LINGER 0) in the middle of traffic
