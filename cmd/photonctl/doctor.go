@@ -12,6 +12,7 @@ import (
 	"github.com/photonctl/photonctl/pkg/doctor"
 	"github.com/photonctl/photonctl/pkg/dpdkenv"
 	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/spec"
 )
 
 type doctorOptions struct {
@@ -60,6 +61,13 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 	env, err := g.Env(s)
 	if err != nil {
 		return err
+	}
+	// What the command line and --config leave unsaid is checked against
+	// what setup last applied (/var/lib/photonctl/applied.json).
+	if applied, ok, err := engine.LoadApplied(env.Host); err != nil {
+		fmt.Fprintf(g.Err, "photonctl: %v; checking without it\n", err)
+	} else if ok {
+		env.Spec = spec.Merge(applied, env.Spec)
 	}
 	all := checks()
 	if opts.Probe {

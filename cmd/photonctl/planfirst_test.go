@@ -56,3 +56,39 @@ func TestPlanFirstCatchesWhatApplyWouldFailOn(t *testing.T) {
 		})
 	}
 }
+
+// Doctor checks against what setup last applied: after setup --hugepages 8,
+// a plain doctor wants 8 pages, and the boot reservation to match.
+func TestDoctorChecksTheAppliedSpec(t *testing.T) {
+	h := fixture.Host(t, "base-centos7-2node", "hp-mounted")
+	if r := photonctl(t, "--root", h.Root(), "setup", "--only", "hugepages", "--hugepages", "8", "--yes"); r.code != 0 {
+		t.Fatalf("setup: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if !h.Exists("/var/lib/photonctl/applied.json") {
+		t.Fatal("setup kept no applied spec")
+	}
+	// The fixture has no kernel to fill the pool's free count.
+	if err := os.WriteFile(h.Path("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"), []byte("8\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := photonctl(t, "--root", h.Root(), "doctor", "--only", "hugepages"); !strings.Contains(r.out, "hugepages-persistent") || r.code != 0 {
+		t.Fatalf("doctor after setup: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	for f, v := range map[string]string{"nr_hugepages": "4", "free_hugepages": "4"} {
+		if err := os.WriteFile(h.Path("/sys/kernel/mm/hugepages/hugepages-2048kB/"+f), []byte(v+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(h.Path("/etc/sysctl.conf"), []byte("vm.nr_hugepages = 4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := photonctl(t, "--root", h.Root(), "doctor", "--only", "hugepages")
+	for _, w := range []string{"the spec wants 8 free", "at boot vm.nr_hugepages = 4 (/etc/sysctl.conf line 1", "but the spec wants 8"} {
+		if !strings.Contains(r.out, w) {
+			t.Errorf("doctor lacks %q:\n%s", w, r.out)
+		}
+	}
+	if r.code != ExitFailure {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+}

@@ -275,6 +275,11 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 			return rep, fmt.Errorf("recording the pending reboot in %s: %w", StatePath, err)
 		}
 	}
+	if !failed {
+		if err := saveApplied(env.Host, env.Spec); err != nil {
+			return rep, fmt.Errorf("recording the applied spec in %s: %w", AppliedPath, err)
+		}
+	}
 	return rep, nil
 }
 

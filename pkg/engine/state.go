@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"reflect"
 	"time"
 
 	"github.com/photonctl/photonctl/pkg/host"
+	"github.com/photonctl/photonctl/pkg/spec"
 )
 
 // StatePath records a reboot setup asked for.
@@ -67,4 +69,53 @@ func saveState(h *host.Host, s State) error {
 		return err
 	}
 	return host.WriteOwnFile(h, StatePath, append(b, '\n'))
+}
+
+// AppliedPath keeps what setup last applied: the fields of the host spec
+// its successful runs asked for, the last run's winning. Doctor checks
+// against it.
+const AppliedPath = host.StateDir + "/applied.json"
+
+// Applied is the content of AppliedPath.
+type Applied struct {
+	Schema  int       `json:"schema"`
+	Updated time.Time `json:"updated"`
+	// Asked lists the spec's keys these runs set (spec.Asked), for people.
+	Asked []string  `json:"asked"`
+	Spec  spec.Spec `json:"spec"`
+}
+
+// LoadApplied reads what setup last applied; ok is false when setup never
+// completed a run on this host.
+func LoadApplied(h *host.Host) (s spec.Spec, ok bool, err error) {
+	b, err := h.ReadFile(AppliedPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return spec.Default(), false, nil
+	}
+	if err != nil {
+		return spec.Default(), false, err
+	}
+	a := Applied{Spec: spec.Default()}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return spec.Default(), false, fmt.Errorf("%s is damaged (%v); remove it, or run setup again", AppliedPath, err)
+	}
+	return a.Spec, true, nil
+}
+
+// saveApplied lays the run's spec over what earlier runs applied.
+func saveApplied(h *host.Host, run spec.Spec) error {
+	prev, had, err := LoadApplied(h)
+	if err != nil {
+		prev = spec.Default()
+	}
+	cur := spec.Merge(prev, run)
+	if had && reflect.DeepEqual(prev, cur) {
+		return nil // a second run of the same spec changes nothing
+	}
+	a := Applied{Schema: 1, Updated: time.Now().UTC(), Asked: cur.Asked(), Spec: cur}
+	b, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return err
+	}
+	return host.WriteOwnFile(h, AppliedPath, append(b, '\n'))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/photonctl/photonctl/pkg/doctor"
@@ -43,8 +44,37 @@ func checkIOMMUArgs(ctx context.Context, env *engine.Env) []doctor.Result {
 		return skipErr(ProcCmdline, err)
 	}
 	missing, unwanted := Missing(running, add, remove)
+	next, nextErr := Configured(ctx, env)
+	nextOK := nextErr == nil && len(missingOf(next, add, remove)) == 0
+	where := "the boot configuration"
+	var regen []string
+	editedOK := false
+	if fl, err := Detect(env.Host, env.Run); err == nil {
+		if fl.Kind == KindMkconfig && fl.GrubCfg != "" {
+			where = fl.GrubCfg
+		}
+		regen = fl.Regen
+		if fl.EditsDefault {
+			if e, err := edited(env.Host, fl); err == nil {
+				editedOK = len(missingOf(e, add, remove)) == 0
+			}
+		}
+	}
+	// What the boot loader reads lacks them while /etc/default/grub has
+	// them: edited, not regenerated. A reboot alone does not help.
+	stale := !nextOK && nextErr == nil && editedOK && regen != nil
 	if len(missing)+len(unwanted) == 0 {
-		return []doctor.Result{{Status: doctor.OK, Detail: "the running kernel has " + strings.Join(add, " ")}}
+		if nextErr != nil || nextOK {
+			return []doctor.Result{{Status: doctor.OK, Detail: "the running kernel has " + strings.Join(add, " ")}}
+		}
+		d := fmt.Sprintf("the running kernel has %s, but the next boot loses %s: %s lacks them",
+			strings.Join(add, " "), strings.Join(missingOf(next, add, remove), " "), where)
+		fix := "photonctl setup --only grub (it puts them back in " + DefaultGrub + " and regenerates " + where + ")"
+		if stale {
+			d += "; " + DefaultGrub + " has them, but " + where + " was not regenerated"
+			fix = runner.Quote(regen)
+		}
+		return []doctor.Result{{Status: doctor.Fail, Detail: d, Fix: fix}}
 	}
 	d := "the running kernel (" + ProcCmdline + ")"
 	if len(missing) > 0 {
@@ -54,9 +84,13 @@ func checkIOMMUArgs(ctx context.Context, env *engine.Env) []doctor.Result {
 		d += " has " + strings.Join(unwanted, " ")
 	}
 	fix := "photonctl setup --only grub, then reboot"
-	if c, err := Configured(ctx, env); err == nil && len(missingOf(c, add, remove)) == 0 {
-		d += "; the boot configuration has them already: a reboot is pending"
+	switch {
+	case nextOK:
+		d += "; " + where + " has them already: a reboot is pending"
 		fix = "reboot"
+	case stale:
+		d += "; " + DefaultGrub + " has them, but " + where + ", which the boot loader reads, does not: it was edited and not regenerated, so a reboot alone will not bring them"
+		fix = runner.Quote(regen) + ", then reboot"
 	}
 	return []doctor.Result{{Status: doctor.Fail, Detail: d, Fix: fix}}
 }
@@ -120,14 +154,24 @@ func checkMMIO(ctx context.Context, env *engine.Env) []doctor.Result {
 	return []doctor.Result{{Status: doctor.Fail, Detail: d, Fix: "photonctl setup --pci-realloc, then reboot"}}
 }
 
-// Configured is what the boot configuration gives the next boot:
-// GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT where grub-mkconfig
-// builds the entries, the default BLS entry's options otherwise.
+// Configured is what the boot loader gives the next boot: the arguments of
+// grub.cfg's entry for the running kernel (else its first Linux entry)
+// where grub-mkconfig builds the entries, the default BLS entry's options
+// with grubenv's $kernelopts, rpm-ostree's kargs. Only without a grub.cfg
+// does it fall back to /etc/default/grub (Edited).
 func Configured(ctx context.Context, env *engine.Env) ([]string, error) {
 	h := env.Host
 	fl, err := Detect(h, env.Run)
 	if err != nil {
 		return nil, err
+	}
+	if fl.Kind == KindMkconfig && fl.GrubCfg != "" {
+		if b, err := h.ReadFile(fl.GrubCfg); err == nil {
+			running, _ := ReadCmdline(h)
+			if args, ok := GrubCfgArgs(b, running); ok {
+				return args, nil
+			}
+		}
 	}
 	switch fl.Kind {
 	case KindOstree:
@@ -175,6 +219,57 @@ func Configured(ctx context.Context, env *engine.Env) ([]string, error) {
 		opts, _ := BLSOptions(b)
 		return BLSExpand(opts, genv), nil
 	}
+	return edited(h, fl)
+}
+
+// GrubCfgArgs reads the kernel arguments of the grub.cfg entry that boots
+// the running kernel (BOOT_IMAGE in running; the first entry for it, not
+// a later recovery entry), else of the first Linux entry. Shell variables
+// ($vt_handoff) are left out. ok is false when grub.cfg has no Linux entry.
+func GrubCfgArgs(cfg []byte, running []string) (args []string, ok bool) {
+	boot := ""
+	for _, r := range running {
+		if v, found := strings.CutPrefix(r, "BOOT_IMAGE="); found {
+			if i := strings.Index(v, ")"); strings.HasPrefix(v, "(") && i > 0 {
+				v = v[i+1:]
+			}
+			boot = filepath.Base(v)
+		}
+	}
+	var first []string
+	for _, l := range strings.Split(string(cfg), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 || f[0] != "linux" && f[0] != "linux16" && f[0] != "linuxefi" || !strings.HasPrefix(filepath.Base(f[1]), "vmlinuz") {
+			continue
+		}
+		var a []string
+		for _, x := range f[2:] {
+			if !strings.HasPrefix(x, "$") {
+				a = append(a, x)
+			}
+		}
+		if boot != "" && filepath.Base(f[1]) == boot {
+			return a, true
+		}
+		if !ok {
+			first, ok = a, true
+		}
+	}
+	return first, ok
+}
+
+// Edited is what the GRUB defaults say (GRUB_CMDLINE_LINUX and
+// GRUB_CMDLINE_LINUX_DEFAULT, drop-ins included): what grub-mkconfig would
+// put in grub.cfg the next time it runs.
+func Edited(env *engine.Env) ([]string, error) {
+	fl, err := Detect(env.Host, env.Run)
+	if err != nil {
+		return nil, err
+	}
+	return edited(env.Host, fl)
+}
+
+func edited(h *host.Host, fl *Flavour) ([]string, error) {
 	srcs, err := readSources(h, fl.Dropins)
 	if err != nil {
 		return nil, err

@@ -116,3 +116,41 @@ func TestCheckSync(t *testing.T) {
 	checkApply(t, env)
 	one(t, runCheck(t, env, "kernel-cmdline-sync"), doctor.Warn, "reboot pending): intel_iommu=on iommu=pt", "reboot")
 }
+
+// Doctor reads what the boot loader reads next. /etc/default/grub edited
+// but grub.cfg not regenerated is a failure whose fix is the regenerate
+// command, never "reboot"; grub.cfg holding the arguments is a pending
+// reboot; a running kernel whose next boot loses them fails too.
+func TestCheckIOMMUArgsNextBoot(t *testing.T) {
+	for _, fx := range []struct{ name, cfg, regen string }{
+		{"grub-centos7", "/boot/grub2/grub.cfg", "grub2-mkconfig -o /boot/grub2/grub.cfg"},
+		{"grub-debian12", "/boot/grub/grub.cfg", "update-grub"},
+	} {
+		t.Run(fx.name, func(t *testing.T) {
+			h := fixture.Host(t, fx.name)
+			f := runnertest.New(t).Tools(strings.Fields(fx.regen)[0])
+			env := newEnv(h, f, nil)
+			flags := map[string]string{"grub-centos7": "intel_iommu=on iommu=pt", "grub-debian12": "iommu=pt"}[fx.name]
+			// Edited by hand, not regenerated.
+			replaceIn(t, h, DefaultGrub, `GRUB_CMDLINE_LINUX="`, `GRUB_CMDLINE_LINUX="`+flags+" ")
+			res := runCheck(t, env, "kernel-iommu-args")
+			if len(res) != 1 || res[0].Status != doctor.Fail || !strings.Contains(res[0].Detail, "it was edited and not regenerated") ||
+				res[0].Fix != fx.regen+", then reboot" {
+				t.Fatalf("edited, not regenerated: %+v", res)
+			}
+			// Regenerated: a reboot is pending.
+			fakeMkconfig(t, h, fx.cfg, "linux")()
+			one(t, runCheck(t, env, "kernel-iommu-args"), doctor.Fail, fx.cfg+" has them already: a reboot is pending", "reboot")
+			// Booted with them, then the defaults lost them and grub.cfg was
+			// regenerated: the next boot loses them.
+			replaceIn(t, h, ProcCmdline, " ro ", " ro "+flags+" ")
+			one(t, runCheck(t, env, "kernel-iommu-args"), doctor.OK, "the running kernel has", "")
+			replaceIn(t, h, DefaultGrub, `GRUB_CMDLINE_LINUX="`+flags+" ", `GRUB_CMDLINE_LINUX="`)
+			fakeMkconfig(t, h, fx.cfg, "linux")()
+			one(t, runCheck(t, env, "kernel-iommu-args"), doctor.Fail, "but the next boot loses", "photonctl setup --only grub")
+			// ... or only grub.cfg lost them: regenerate.
+			replaceIn(t, h, DefaultGrub, `GRUB_CMDLINE_LINUX="`, `GRUB_CMDLINE_LINUX="`+flags+" ")
+			one(t, runCheck(t, env, "kernel-iommu-args"), doctor.Fail, "was not regenerated", fx.regen)
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/photonctl/photonctl/pkg/doctor"
@@ -121,15 +122,41 @@ func checkPersistent(ctx context.Context, env *engine.Env) []doctor.Result {
 			}
 		}
 	}
-	files, _ := h.Glob("/etc/sysctl.d/*.conf")
-	for _, f := range append(files, "/etc/sysctl.conf") {
-		b, err := h.ReadFile(f)
-		if err != nil {
-			continue
+	// The spec's count, when it asks for default-size pages on all nodes
+	// (a --config, or what setup last applied); -1 when it does not say.
+	want := int64(-1)
+	if sp := env.Spec; sp.Hugepages >= 0 && (sp.NUMANode == "" || sp.NUMANode == "all") {
+		if kb, err := spec.HugepageKB(sp.HugepageSize); err == nil && kb == 2048 {
+			want = int64(sp.Hugepages)
 		}
-		if l := sysctlLine(b); l != "" {
-			return []doctor.Result{{Status: doctor.OK, Detail: fmt.Sprintf("reserved at boot by %s (%s)", f, l)}}
+	}
+	v, where, found, err := BootSysctl(h, "vm.nr_hugepages")
+	if err != nil {
+		return unreadable(err, "the sysctl.d files")
+	}
+	fix := func(n int64) string {
+		return fmt.Sprintf("photonctl setup --only hugepages --hugepages %d (writes %s), and take vm.nr_hugepages out of %s, which comes later", n, SysctlFile, where)
+	}
+	if found {
+		n, perr := strconv.ParseInt(v, 10, 64)
+		switch {
+		case perr != nil:
+			return []doctor.Result{{Status: doctor.Fail, Detail: fmt.Sprintf("at boot %s sets vm.nr_hugepages = %q, not a number: systemd-sysctl fails on it", where, v),
+				Fix: fmt.Sprintf("fix %s, or photonctl setup --only hugepages --hugepages N", where)}}
+		case want >= 0 && n != want:
+			return []doctor.Result{{Status: doctor.Fail,
+				Detail: fmt.Sprintf("at boot vm.nr_hugepages = %d (%s: systemd-sysctl reads every sysctl.d file in name order, the last setting wins), but the spec wants %d", n, where, want),
+				Fix:    fix(want)}}
+		case want < 0 && n < pool.Nr:
+			return []doctor.Result{{Status: doctor.Fail,
+				Detail: fmt.Sprintf("%d × 2M pages are reserved now, but at boot vm.nr_hugepages = %d (%s, the last setting systemd-sysctl applies)", pool.Nr, n, where),
+				Fix:    fix(pool.Nr)}}
 		}
+		return []doctor.Result{{Status: doctor.OK, Detail: fmt.Sprintf("reserved at boot by %s (vm.nr_hugepages = %d, the last setting systemd-sysctl applies)", where, n)}}
+	}
+	if want > 0 {
+		return []doctor.Result{{Status: doctor.Fail, Detail: fmt.Sprintf("the spec wants %d × 2M pages, but nothing reserves them at boot", want),
+			Fix: fmt.Sprintf("photonctl setup --only hugepages --hugepages %d (writes %s)", want, SysctlFile)}}
 	}
 	if pool.Nr == 0 {
 		return []doctor.Result{{Status: doctor.OK, Detail: "no 2M pages reserved, none to keep across reboots"}}

@@ -65,3 +65,16 @@ func (s Spec) Asked() []string {
 	}
 	return out
 }
+
+// Merge returns base with every field of over that differs from Default
+// put over it: what a run asked for, laid over what earlier runs asked for.
+func Merge(base, over Spec) Spec {
+	d := Default()
+	bv, ov, dv := reflect.ValueOf(&base).Elem(), reflect.ValueOf(over), reflect.ValueOf(d)
+	for i := 0; i < ov.NumField(); i++ {
+		if !reflect.DeepEqual(ov.Field(i).Interface(), dv.Field(i).Interface()) {
+			bv.Field(i).Set(ov.Field(i))
+		}
+	}
+	return base
+}
