@@ -152,7 +152,7 @@ func backupIDs(g *globalOptions) completeFunc {
 		sort.Slice(ms, func(i, j int) bool { return ms[i].ID > ms[j].ID })
 		var out []string
 		for _, m := range ms {
-			out = append(out, fmt.Sprintf("%s\t%s, %d file(s)", m.ID, m.Reason, len(m.Entries)))
+			out = append(out, fmt.Sprintf("%s\t%s, %d file(s)", m.ID, m.Reason, m.Files()))
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
 	}

@@ -31,6 +31,9 @@ type globalOptions struct {
 	// isTerminal says whether stdin and stderr are a terminal (to ask, and to
 	// show progress).
 	isTerminal func() bool
+	// hostHook, when set, is installed on every host opened (the crash
+	// test interrupts a run at each write with it).
+	hostHook host.WriteHook
 }
 
 // JSON reports whether --output json was asked for.
@@ -56,6 +59,7 @@ func (g *globalOptions) Host() (*host.Host, error) {
 	if err != nil {
 		return nil, withCode(ExitUsage, err)
 	}
+	h.SetWriteHook(g.hostHook)
 	return h, nil
 }
 

@@ -101,7 +101,8 @@ func runNetperf(o options, pin pinFunc, sv *server, mode string, port int) (samp
 	cmd := exec.Command(argv[0], argv[1:]...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
+	var err error
+	if err = cmd.Start(); err != nil {
 		return sample{}, fmt.Errorf("net-perf client: %w", err)
 	}
 	exited := make(chan error, 1)
@@ -111,9 +112,18 @@ func runNetperf(o options, pin pinFunc, sv *server, mode string, port int) (samp
 		<-exited
 	}()
 	time.Sleep(o.warmup)
-	b0, n0, err := echoedTo(port)
-	if err != nil {
-		return sample{}, fmt.Errorf("net-perf client after %v warmup: %w; its log: %s", o.warmup, err, lastLines(errb.String(), 5))
+	// On a busy machine net-perf may take longer than the warmup to connect.
+	var b0 uint64
+	var n0 int
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		b0, n0, err = echoedTo(port)
+		if err == nil && n0 == conns {
+			break
+		}
+		if time.Now().After(end) {
+			return sample{}, fmt.Errorf("net-perf client after %v warmup and 5s more: %d of %d connections (%v); its log: %s",
+				o.warmup, n0, conns, err, lastLines(errb.String(), 5))
+		}
 	}
 	c0, err := cpuTime(sv.cmd.Process.Pid)
 	if err != nil {

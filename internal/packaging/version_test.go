@@ -132,4 +132,13 @@ func TestMakeFindsGoWithoutPath(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) != goBin {
 		t.Errorf("go on the PATH of make's recipes: %q %v, want %s", out, err, goBin)
 	}
+	// make GO=go (a name, not a path) leaves PATH alone: no "." put in it.
+	cmd = exec.Command(mk, "-s", "--no-print-directory", "-f", "-", "-f", "Makefile", "GO=go", "path")
+	cmd.Dir = repo
+	cmd.Env = []string{"PATH=/usr/local/go/bin:/usr/bin:/bin", "HOME=" + os.Getenv("HOME")}
+	cmd.Stdin = strings.NewReader("path:\n\t@echo \"$$PATH\"\n")
+	out, err = cmd.CombinedOutput()
+	if got := strings.TrimSpace(string(out)); err != nil || got != "/usr/local/go/bin:/usr/bin:/bin" {
+		t.Errorf("make GO=go: recipes' PATH %q %v, want it unchanged", got, err)
+	}
 }

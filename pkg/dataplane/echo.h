@@ -29,6 +29,9 @@ pc_echo *pc_echo_new(int family, const unsigned char *addr, unsigned int scope, 
 		     int *bound_port, int *err, const char **what);
 /* pc_echo_run runs the loop until pc_echo_stop; it returns 0 or an errno. */
 int pc_echo_run(pc_echo *e);
+/* pc_echo_no_inq makes connections accepted from now on go without TCP_INQ
+ * (one read per readiness event), as on kernels before 4.18: for tests. */
+void pc_echo_no_inq(pc_echo *e);
 /* pc_echo_stop asks the loop to stop; safe from any thread, any number of times. */
 void pc_echo_stop(pc_echo *e);
 void pc_echo_stats_read(pc_echo *e, pc_echo_stats *out);

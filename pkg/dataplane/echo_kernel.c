@@ -32,6 +32,7 @@ struct pc_echo {
 	int lfd, ep, stopfd;
 	int buffer;
 	size_t stage; /* size of rbuf: reads gather here, a write echoes them */
+	int no_inq;   /* tests: behave as on a kernel without TCP_INQ */
 	char *rbuf;
 	pc_conn **conns; /* indexed by fd */
 	int nconns;
@@ -176,7 +177,7 @@ static void do_accept(pc_echo *e)
 		 * bytes are left, so the loop knows whether to read on without a
 		 * read that finds nothing. Without it, one read per readiness
 		 * event. */
-		c->inq = setsockopt(fd, IPPROTO_TCP, TCP_INQ, &one, sizeof(one)) == 0;
+		c->inq = !e->no_inq && setsockopt(fd, IPPROTO_TCP, TCP_INQ, &one, sizeof(one)) == 0;
 		c->fd = fd;
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = fd};
 		if (epoll_ctl(e->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -368,6 +369,8 @@ int pc_echo_run(pc_echo *e)
 		}
 	}
 }
+
+void pc_echo_no_inq(pc_echo *e) { e->no_inq = 1; }
 
 void pc_echo_stop(pc_echo *e)
 {

@@ -18,6 +18,10 @@ func init() { register(EngineKernel, startKernel) }
 
 type kernelLoop struct{ e *C.pc_echo }
 
+// kernelNoINQ, set by tests, starts kernel engines whose connections go
+// without TCP_INQ, as on kernels before 4.18.
+var kernelNoINQ bool
+
 func startKernel(cfg Config) (backend, netip.AddrPort, error) {
 	addr := cfg.Listen.Addr().Unmap()
 	sa, err := toSockaddr(addr)
@@ -32,6 +36,9 @@ func startKernel(cfg Config) (backend, netip.AddrPort, error) {
 	if e == nil {
 		err := syscall.Errno(errno)
 		return nil, netip.AddrPort{}, &ListenError{Addr: cfg.Listen, Call: C.GoString(what), Err: err}
+	}
+	if kernelNoINQ {
+		C.pc_echo_no_inq(e)
 	}
 	return &kernelLoop{e: e}, netip.AddrPortFrom(addr, uint16(port)), nil
 }

@@ -402,3 +402,24 @@ func TestStartErrors(t *testing.T) {
 		t.Errorf("unknown engine: %v", err)
 	}
 }
+
+// Without TCP_INQ (kernels before 4.18) the loop reads once per readiness
+// event and writes what it read: every byte still comes back, in order,
+// through partial writes and a half-close.
+func TestEchoWithoutINQ(t *testing.T) {
+	kernelNoINQ = true
+	t.Cleanup(func() { kernelNoINQ = false })
+	t.Run("sizes", TestEchoMessageSizes)
+	t.Run("pipelined", TestEchoPipelined)
+	t.Run("half-close", TestEchoHalfClose)
+	t.Run("client-stops-reading", TestEchoClientStopsReading)
+	s := startEcho(t, DefaultBuffer)
+	c := dial(t, s)
+	msg := randBytes(9, 1<<20)
+	roundTrip(t, c, msg)
+	var st Stats
+	waitFor(t, "bytes out at 1 MiB", func() bool { st = s.Stats(); return st.BytesOut == uint64(len(msg)) })
+	if st.Writes != st.Messages {
+		t.Errorf("%d writes for %d reads: without TCP_INQ every read is echoed by itself", st.Writes, st.Messages)
+	}
+}

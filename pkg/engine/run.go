@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
+
+	"github.com/photonctl/photonctl/pkg/host"
+	"github.com/photonctl/photonctl/pkg/runner"
 )
 
 // StepReport is one step's line in the report.
@@ -34,6 +38,13 @@ type Report struct {
 	BackupID string `json:"backup_id,omitempty"`
 	// Resumed lists the steps that waited for a reboot that has now happened.
 	Resumed []string `json:"resumed,omitempty"`
+	// Finished lists the steps an interrupted run left unfinished whose
+	// owed work (commands, a reboot) this run finished or recorded; in a
+	// dry run, the steps that wait for it.
+	Finished []string `json:"finished,omitempty"`
+	// Removed lists the temporary files an interrupted run left, removed
+	// by this run.
+	Removed []string `json:"removed,omitempty"`
 }
 
 // Failed reports whether a step failed.
@@ -127,6 +138,9 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 		rep.Resumed = state.PendingReboot
 	}
 	pendingBefore := len(state.PendingReboot) > 0 && !state.Rebooted(env.Host)
+	if u := state.Unfinished; u != nil {
+		rep.Finished = []string{u.Step}
+	}
 
 	env.KernelArgs = KernelArgs{}
 	for _, s := range all {
@@ -143,7 +157,7 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 
 	// Plan everything first: a Check error means nothing is applied.
 	plans := make([]*Plan, len(selected))
-	rebootAhead := pendingBefore
+	rebootAhead := pendingBefore || state.Unfinished != nil && state.Unfinished.Reboot
 	for i, s := range selected {
 		p, err := s.Check(ctx, env)
 		if err != nil {
@@ -202,12 +216,56 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 	if env.Txn == nil {
 		env.Txn = env.Host.Begin("", "photonctl setup")
 	}
+	h := env.Host
+	// Under the lock: remove what an interrupted run left behind, and
+	// finish the step it was applying.
+	if rep.Removed, err = h.Sweep(); err != nil {
+		return nil, fmt.Errorf("removing the temporary files an interrupted run left: %w", err)
+	}
+	if state, err = LoadState(h); err != nil {
+		return nil, err
+	}
+	pendingBefore = len(state.PendingReboot) > 0 && !state.Rebooted(h)
 	rebootNow := pendingBefore
+	bootID := BootID(h)
+	if pendingBefore {
+		bootID = state.BootID
+	}
 	var pending []string
 	if pendingBefore {
 		pending = append(pending, state.PendingReboot...)
 	}
+	// save writes the state: the pending reboots, and the step in progress.
+	save := func(u *Unfinished) error {
+		if len(pending) == 0 && u == nil {
+			return removeState(h)
+		}
+		s := State{PendingReboot: pending, Unfinished: u}
+		if len(pending) > 0 {
+			s.BootID = bootID
+		}
+		if err := saveState(h, s); err != nil {
+			return fmt.Errorf("recording the state in %s: %w", StatePath, err)
+		}
+		return nil
+	}
+	rep.Finished = nil
+	if u := state.Unfinished; u != nil {
+		if err := finish(ctx, env, u); err != nil {
+			return nil, err
+		}
+		if u.Reboot {
+			pending = appendOnce(pending, u.Step)
+			rebootNow = true
+		}
+		if err := save(nil); err != nil {
+			return nil, err
+		}
+		rep.Finished = []string{u.Step}
+	}
 	failed := false
+	// left is a step that failed half way: its owed work stays recorded.
+	var left *Unfinished
 	for i, s := range selected {
 		sr := &rep.Steps[i]
 		if sr.Status == StatusSkipped && plans[i].Skip != "" {
@@ -240,9 +298,45 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 			}
 			continue
 		}
+		// Write-ahead: the state says what this step will owe before it
+		// changes anything; it is cleared once the step is done.
+		owed := Owed{Reboot: p.RebootPending}
+		if o, ok := s.(Ower); ok {
+			owed = o.Owes(env, p)
+			owed.Reboot = owed.Reboot || p.RebootPending
+		}
+		u := &Unfinished{Step: s.Name(), BackupID: env.Txn.ID(), Since: time.Now().UTC(), Owed: owed}
+		if err := save(u); err != nil {
+			sr.Status, sr.Message, failed = StatusFailed, err.Error()+"; nothing of this step was applied", true
+			continue
+		}
+		// The change set records the commands first too: a rollback of a
+		// run stopped anywhere in the step undoes and regenerates.
+		if err := owe(env.Txn, owed); err != nil {
+			sr.Status, sr.Message, failed = StatusFailed, err.Error()+"; nothing of this step was applied", true
+			left = u
+			continue
+		}
 		env.Progressf("%s: applying %d change(s)", s.Name(), len(p.Changes))
+		before := env.Txn.Count()
 		reboot, err := s.Apply(ctx, env, p)
 		if err != nil {
+			sr.Status, sr.Message, failed = StatusFailed, err.Error(), true
+			if env.Txn.Count() > before {
+				// The state keeps what the step owes: the next run
+				// finishes it.
+				left = u
+			} else if serr := save(nil); serr != nil {
+				// Nothing changed: nothing is owed.
+				sr.Message += "; " + serr.Error()
+			}
+			continue
+		}
+		if reboot || p.RebootPending {
+			rebootNow = true
+			pending = appendOnce(pending, s.Name())
+		}
+		if err := save(nil); err != nil {
 			sr.Status, sr.Message, failed = StatusFailed, err.Error(), true
 			continue
 		}
@@ -255,25 +349,15 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 			sr.Message = after.Message // what holds now
 		}
 		if reboot || p.RebootPending {
-			sr.Status, rebootNow = StatusReboot, true
-			pending = appendOnce(pending, s.Name())
+			sr.Status = StatusReboot
 		}
 	}
-	if len(env.Txn.Entries()) > 0 {
+	if env.Txn.Recorded() {
 		rep.BackupID = env.Txn.ID()
 	}
 	rep.RebootRequired = rebootNow
-	next := State{PendingReboot: pending}
-	if rebootNow {
-		next.BootID = BootID(env.Host)
-		if pendingBefore {
-			next.BootID = state.BootID
-		}
-	}
-	if rebootNow || len(state.PendingReboot) > 0 {
-		if err := saveState(env.Host, next); err != nil {
-			return rep, fmt.Errorf("recording the pending reboot in %s: %w", StatePath, err)
-		}
+	if err := save(left); err != nil && !failed {
+		return rep, err
 	}
 	if !failed {
 		if err := saveApplied(env.Host, env.Spec); err != nil {
@@ -281,6 +365,45 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 		}
 	}
 	return rep, nil
+}
+
+// owe records in the change set what a step will rewrite and run.
+func owe(t *host.Txn, o Owed) error {
+	for _, p := range o.Keep {
+		if err := t.Keep(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range o.Links {
+		if err := t.KeepLink(p); err != nil {
+			return err
+		}
+	}
+	for _, c := range o.Run {
+		if err := t.Command(c.Argv, c.Undo, c.Redo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish does what an interrupted step owes: it backs up what the commands
+// rewrite, runs them, recorded in this run's change set.
+func finish(ctx context.Context, env *Env, u *Unfinished) error {
+	if err := owe(env.Txn, u.Owed); err != nil {
+		return err
+	}
+	for _, c := range u.Run {
+		env.Progressf("%s: finishing the interrupted run: %s", u.Step, runner.Quote(c.Argv))
+		if err := env.Txn.Command(c.Argv, c.Undo, c.Redo); err != nil {
+			return err
+		}
+		if _, err := env.Run.Run(ctx, c.Argv...); err != nil {
+			return fmt.Errorf("finishing step %s, which a run stopped on %s left unfinished: %w; "+
+				"fix that and run setup again (it tries again; %s says what is owed)", u.Step, u.Since.Format(time.RFC3339), err, StatePath)
+		}
+	}
+	return nil
 }
 
 func waits(s Step) bool {

@@ -21,8 +21,39 @@ type State struct {
 	// BootID is the boot the reboot was asked in (/proc/sys/kernel/random/boot_id).
 	BootID string `json:"boot_id,omitempty"`
 	// PendingReboot lists the steps whose changes wait for a reboot.
-	PendingReboot []string  `json:"pending_reboot,omitempty"`
-	Updated       time.Time `json:"updated"`
+	PendingReboot []string `json:"pending_reboot,omitempty"`
+	// Unfinished is the step that was being applied, written before it
+	// changes anything and cleared once it is done: found by the next run,
+	// it says the step was interrupted and what it still owes.
+	Unfinished *Unfinished `json:"unfinished,omitempty"`
+	Updated    time.Time   `json:"updated"`
+}
+
+// Owed is what applying a step leaves to do besides its files: a reboot,
+// commands that must run after the files are written (an initramfs rebuild,
+// a udev reload, a unit to enable).
+type Owed struct {
+	Reboot bool `json:"reboot,omitempty"`
+	// Run is what to run, in order, once the files are written.
+	Run []host.Command `json:"run,omitempty"`
+	// Keep and Links are the files and links those commands rewrite: backed
+	// up before they run again.
+	Keep  []string `json:"keep,omitempty"`
+	Links []string `json:"links,omitempty"`
+}
+
+// Ower is a step that says, before applying a plan, what applying it will owe.
+// A step that is not an Ower owes a reboot when its plan says so.
+type Ower interface {
+	Owes(env *Env, p *Plan) Owed
+}
+
+// Unfinished is a step in progress and what it owes.
+type Unfinished struct {
+	Step     string    `json:"step"`
+	BackupID string    `json:"backup_id"`
+	Since    time.Time `json:"since"`
+	Owed
 }
 
 // BootID reads the id of the running boot; "" where the host has none.
@@ -57,6 +88,11 @@ func (s State) Rebooted(h *host.Host) bool {
 	}
 	now := BootID(h)
 	return s.BootID != "" && now != "" && now != s.BootID
+}
+
+// removeState removes the state file: nothing is pending.
+func removeState(h *host.Host) error {
+	return host.RemoveOwnFile(h, StatePath)
 }
 
 // saveState writes the state file. It is photonctl's own, so it is replaced

@@ -59,6 +59,14 @@ func checkIOMMUArgs(ctx context.Context, env *engine.Env) []doctor.Result {
 				editedOK = len(missingOf(e, add, remove)) == 0
 			}
 		}
+		if fl.Kind == KindBLS {
+			where = "the BLS entry (" + BLSEntries + ", with grubenv's kernelopts)"
+			// The BLS entries are what boots: grubby writes the arguments
+			// into them (and kernelopts).
+			if m := missingOf(next, add, nil); fl.Grubby && len(m) > 0 {
+				regen = []string{"grubby", "--update-kernel=ALL", "--args=" + strings.Join(m, " ")}
+			}
+		}
 	}
 	// What the boot loader reads lacks them while /etc/default/grub has
 	// them: edited, not regenerated. A reboot alone does not help.

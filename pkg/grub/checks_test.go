@@ -154,3 +154,16 @@ func TestCheckIOMMUArgsNextBoot(t *testing.T) {
 		})
 	}
 }
+
+// On a BLS host the entries are what boots: /etc/default/grub edited, the
+// entries not, is fixed with grubby writing the arguments into them.
+func TestCheckIOMMUArgsBLSEditedNotRegenerated(t *testing.T) {
+	h := fixture.Host(t, "grub-rhel9")
+	env := newEnv(h, runnertest.New(t).Tools("grubby"), nil)
+	replaceIn(t, h, DefaultGrub, `GRUB_CMDLINE_LINUX="`, `GRUB_CMDLINE_LINUX="intel_iommu=on iommu=pt `)
+	res := runCheck(t, env, "kernel-iommu-args")
+	if len(res) != 1 || res[0].Status != doctor.Fail || !strings.Contains(res[0].Detail, "it was edited and not regenerated") ||
+		res[0].Fix != "grubby --update-kernel=ALL '--args=intel_iommu=on iommu=pt', then reboot" {
+		t.Fatalf("%+v", res)
+	}
+}

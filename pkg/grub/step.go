@@ -318,23 +318,60 @@ func (s *Step) Apply(ctx context.Context, env *engine.Env, p *engine.Plan) (bool
 	if !ok {
 		return false, errors.New("grub: apply without a plan from check")
 	}
-	for _, w := range pd.writes {
-		if _, err := env.Txn.WriteFile(w.path, w.data, 0o644); err != nil {
-			return false, err
-		}
-	}
+	// What the commands rewrite is backed up first: a run stopped at any
+	// point still has the originals in its change set.
 	for _, k := range pd.keeps {
 		if err := env.Txn.Keep(k); err != nil {
 			return false, err
 		}
 	}
-	for _, argv := range pd.runs {
-		env.Progressf("grub: running %s", runner.Quote(argv))
-		if _, err := env.Run.Run(ctx, argv...); err != nil {
+	for _, w := range pd.writes {
+		if _, err := env.Txn.WriteFile(w.path, w.data, 0o644); err != nil {
+			return false, err
+		}
+	}
+	for _, c := range commands(pd) {
+		env.Progressf("grub: running %s", runner.Quote(c.Argv))
+		if err := env.Txn.Command(c.Argv, c.Undo, c.Redo); err != nil {
+			return false, err
+		}
+		if _, err := env.Run.Run(ctx, c.Argv...); err != nil {
 			return false, fmt.Errorf("regenerating the boot configuration (%s): %w; the edited files are restorable with photonctl rollback --id %s", pd.flavour.Name, err, env.Txn.ID())
 		}
 	}
 	return p.RebootPending, nil
+}
+
+// Owes says what applying p leaves to do: the reboot, and the commands
+// that regenerate the boot configuration, with the files they rewrite.
+func (s *Step) Owes(env *engine.Env, p *engine.Plan) engine.Owed {
+	pd, ok := p.Data.(*planData)
+	if !ok {
+		return engine.Owed{Reboot: true}
+	}
+	return engine.Owed{Reboot: true, Run: commands(pd), Keep: pd.keeps}
+}
+
+// commands are the plan's runs as a change set records them: what they
+// rewrite is kept, so rollback restores it byte for byte and runs nothing
+// again; rpm-ostree kargs is undone by the opposite kargs.
+func commands(pd *planData) []host.Command {
+	var out []host.Command
+	for _, argv := range pd.runs {
+		c := host.Command{Argv: argv}
+		if len(argv) > 2 && argv[0] == "rpm-ostree" && argv[1] == "kargs" {
+			c.Undo = []string{"rpm-ostree", "kargs"}
+			for _, a := range argv[2:] {
+				if v, ok := strings.CutPrefix(a, "--append="); ok {
+					c.Undo = append(c.Undo, "--delete="+v)
+				} else if v, ok := strings.CutPrefix(a, "--delete="); ok {
+					c.Undo = append(c.Undo, "--append="+v)
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // Verify checks that the boot configuration now holds the arguments.

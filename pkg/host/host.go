@@ -20,6 +20,8 @@ type Host struct {
 	// dirs caches folders resolved inside the root (host path -> host
 	// path), only those that exist: doctor reads thousands of sysfs files.
 	dirs sync.Map
+	// hook is called before every change (tests that interrupt a run).
+	hook WriteHook
 	// kernel, when set, plays the kernel behind sysfs writes (tests).
 	kernel SysfsKernel
 }

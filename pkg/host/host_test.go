@@ -83,7 +83,7 @@ func TestRollbackRestoresAndRemovesCreated(t *testing.T) {
 	tx.WriteFile("/etc/a", []byte("a2"), 0o644) // the backup keeps the first content
 	tx.WriteFile("/etc/sysctl.d/new.conf", []byte("x"), 0o644)
 	ms, err := h.Backups()
-	if err != nil || len(ms) != 1 || len(ms[0].Entries) != 2 {
+	if err != nil || len(ms) != 1 || len(ms[0].Entries) != 3 || ms[0].Entries[1].Kind != KindDir {
 		t.Fatalf("backups %+v %v", ms, err)
 	}
 	rb, err := h.Rollback(tx.ID())
@@ -94,8 +94,8 @@ func TestRollbackRestoresAndRemovesCreated(t *testing.T) {
 	if b, _ := h.ReadFile("/etc/a"); string(b) != "a0" || st.Mode().Perm() != 0o640 {
 		t.Errorf("a = %q mode %v", b, st.Mode())
 	}
-	if h.Exists("/etc/sysctl.d/new.conf") {
-		t.Error("a file the change set created is still there")
+	if h.Exists("/etc/sysctl.d/new.conf") || h.Exists("/etc/sysctl.d") {
+		t.Error("a file or folder the change set created is still there")
 	}
 	// The rollback can itself be rolled back.
 	if _, err := h.Rollback(rb.ID()); err != nil {

@@ -68,15 +68,18 @@ func (h *Host) WriteSysfs(ctx context.Context, p, value string, timeout time.Dur
 	if timeout <= 0 {
 		timeout = DefaultSysfsTimeout
 	}
-	full := h.Path(p)
 	done := make(chan error, 1)
 	k := h.kernel
 	go func() {
+		if err := h.before("write", p); err != nil {
+			done <- err
+			return
+		}
 		if k != nil {
 			done <- k.Store(p, value)
 			return
 		}
-		f, err := os.OpenFile(full, os.O_WRONLY|os.O_TRUNC, 0)
+		f, err := h.openForWrite(p)
 		if err != nil {
 			done <- err
 			return

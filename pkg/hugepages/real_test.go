@@ -61,10 +61,18 @@ func TestRealSysfsChild(t *testing.T) {
 		t.Skip("runs only as the child of TestRealSysfs, in a private mount namespace")
 	}
 	root := t.TempDir()
+	// The machine's /sys and /proc, bind-mounted in this private mount
+	// namespace (a link out of the root would be refused: --root is a
+	// boundary).
 	for _, d := range []string{"sys", "proc"} {
-		if err := os.Symlink("/"+d, filepath.Join(root, d)); err != nil {
+		dst := filepath.Join(root, d)
+		if err := os.Mkdir(dst, 0o755); err != nil {
 			t.Fatal(err)
 		}
+		if err := syscall.Mount("/"+d, dst, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+			t.Fatalf("bind-mounting /%s: %v", d, err)
+		}
+		t.Cleanup(func() { syscall.Unmount(dst, syscall.MNT_DETACH) })
 	}
 	h, err := host.New(root)
 	if err != nil {

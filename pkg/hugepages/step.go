@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -227,6 +226,11 @@ func (s *Step) Apply(ctx context.Context, env *engine.Env, pl *engine.Plan) (boo
 	h := env.Host
 	reboot := false
 	if p.reserve {
+		path := NrPath(p.sizeKB, p.node)
+		if err := env.Txn.RecordLive(host.Live{Path: path, Before: strconv.FormatInt(p.current, 10), After: strconv.FormatInt(p.pages, 10),
+			Restore: true, How: fmt.Sprintf("echo %d > %s", p.current, path)}); err != nil {
+			return false, err
+		}
 		if err := s.reserve(ctx, env, p); err != nil {
 			if errors.Is(err, ErrShortfall) && !p.defaultS && len(p.kernelArgs) > 0 {
 				// Pages of a non-default size are reserved at boot by the
@@ -239,8 +243,12 @@ func (s *Step) Apply(ctx context.Context, env *engine.Env, pl *engine.Plan) (boo
 		}
 	}
 	if p.mountAt != "" {
-		if err := os.MkdirAll(h.Path(p.mountAt), 0o755); err != nil {
+		if err := env.Txn.MkdirAll(p.mountAt, 0o755); err != nil {
 			return reboot, fmt.Errorf("creating %s: %w", p.mountAt, err)
+		}
+		if err := env.Txn.RecordLive(host.Live{Path: "mount: hugetlbfs on " + p.mountAt, Before: "not mounted", After: "mounted",
+			How: "umount " + p.mountAt + " once no dataplane uses it"}); err != nil {
+			return reboot, err
 		}
 		if err := s.mount(h.Path(p.mountAt), p.mountOpts); err != nil {
 			return reboot, fmt.Errorf("mounting hugetlbfs on %s (mount -t hugetlbfs -o %q nodev %s): %w", p.mountAt, p.mountOpts, p.mountAt, err)

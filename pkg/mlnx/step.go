@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/photonctl/photonctl/pkg/engine"
+	"github.com/photonctl/photonctl/pkg/host"
 )
 
 // ErrLockdown is a firmware change refused because the kernel is locked down.
@@ -267,6 +268,10 @@ func (s *Step) Apply(ctx context.Context, env *engine.Env, p *engine.Plan) (bool
 	s.last = d
 	reboot := false
 	if d.OFED != nil {
+		if err := env.Txn.RecordLive(host.Live{Path: "MLNX_OFED", Before: "not installed by photonctl", After: "installed",
+			How: "uninstall it with the ofed_uninstall.sh of MLNX_OFED (/usr/sbin/ofed_uninstall.sh), then reboot"}); err != nil {
+			return false, err
+		}
 		if err := d.OFED.apply(ctx, env); err != nil {
 			return false, err
 		}
@@ -280,6 +285,10 @@ func (s *Step) Apply(ctx context.Context, env *engine.Env, p *engine.Plan) (bool
 	t := d.Tools
 	for _, cp := range d.Cards {
 		if cp.Set > 0 {
+			if err := env.Txn.RecordLive(host.Live{Path: "firmware of " + cp.Card.Slot, Before: "as it was (see the plan)", After: fmt.Sprintf("SRIOV_EN=1 NUM_OF_VFS=%d", cp.Set),
+				How: "set the old values back with " + t.SetArgv(cp.Dev, cp.Set)[0] + " -d " + cp.Dev + " set ..., then reboot"}); err != nil {
+				return reboot, err
+			}
 			env.Progressf("mlnx: setting SRIOV_EN=1 NUM_OF_VFS=%d in the firmware of %s", cp.Set, cp.Card.Slot)
 			if _, err := env.Run.Run(ctx, t.SetArgv(cp.Dev, cp.Set)...); err != nil {
 				return reboot, fmt.Errorf("setting the firmware of %s: %w", cp.Card.Slot, err)
@@ -295,6 +304,20 @@ func (s *Step) Apply(ctx context.Context, env *engine.Env, p *engine.Plan) (bool
 		}
 	}
 	return reboot, nil
+}
+
+// Owes says what applying p leaves to do: the reboot that loads a new
+// driver stack or firmware, unless the firmware is reset in place.
+func (s *Step) Owes(env *engine.Env, p *engine.Plan) engine.Owed {
+	d, ok := p.Data.(*planData)
+	if !ok {
+		return engine.Owed{Reboot: true}
+	}
+	reboot := d.OFED != nil
+	for _, cp := range d.Cards {
+		reboot = reboot || cp.Set > 0 && !cp.Reset || cp.Reboot
+	}
+	return engine.Owed{Reboot: reboot}
 }
 
 // Verify reads the firmware back: the next-boot values must allow the VFs,

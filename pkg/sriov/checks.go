@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 
@@ -196,8 +197,37 @@ func checkUnit(ctx context.Context, env *engine.Env) []doctor.Result {
 			out = append(out, doctor.Result{Status: doctor.OK, Detail: fmt.Sprintf("%s recreates %d VFs on %s at boot", name, p.NumVFs, p.Addr)})
 		}
 	}
+	out = append(out, orphanUnits(env)...)
 	if len(out) == 0 {
 		return []doctor.Result{{Status: doctor.Skip, Detail: "no VFs to keep across reboots"}}
+	}
+	return out
+}
+
+// orphanUnits finds the enabled VF units whose PF is no longer at the PCI
+// address they name (the card moved to another slot, or was removed): at
+// boot they do nothing (ConditionPathExists), so the VFs do not come back.
+func orphanUnits(env *engine.Env) []doctor.Result {
+	units, _ := env.Host.Glob(UnitDir + "/photonctl-sriov-*.service")
+	var out []doctor.Result
+	for _, u := range units {
+		name := path.Base(u)
+		addr := strings.TrimSuffix(strings.TrimPrefix(name, "photonctl-sriov-"), ".service")
+		if env.Host.Exists(PCIDevices + "/" + addr) {
+			continue
+		}
+		b, _ := env.Host.ReadFile(u)
+		n := unitVFs(b)
+		enabled := lexists(env.Host, UnitWantsDir+"/"+name)
+		d := fmt.Sprintf("%s recreates %d VFs on %s, but this host has no PCI device %s (the card moved to another slot, or is gone): "+
+			"at boot it does nothing and the VFs do not come back", name, n, addr, addr)
+		remove := fmt.Sprintf("systemctl disable %s && rm %s", name, u)
+		if !enabled {
+			out = append(out, doctor.Result{Status: doctor.Warn, Detail: d + " (it is not enabled)", Fix: "rm " + u})
+			continue
+		}
+		out = append(out, doctor.Result{Status: doctor.Fail, Detail: d,
+			Fix: fmt.Sprintf("photonctl setup --only sriov --pf NEW-PF --vfs %d for the card where it is now, then %s", max(n, 1), remove)})
 	}
 	return out
 }

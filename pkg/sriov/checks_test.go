@@ -163,3 +163,32 @@ func TestChecksNoSRIOV(t *testing.T) {
 		t.Errorf("empty host: %+v", got)
 	}
 }
+
+// An enabled VF unit whose PCI device is gone (the card moved slots) fails:
+// at boot it does nothing and the VFs do not come back.
+func TestCheckUnitWhosePFIsGone(t *testing.T) {
+	h := fixture.Host(t, "q35-igb")
+	old := "0000:02:00.0" // where the card was before the slot move
+	u := Unit{PF: old, Iface: "enp2s0", VFs: 2}
+	write := func(p string, b []byte) {
+		if err := os.MkdirAll(h.Path(UnitWantsDir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(h.Path(p), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(UnitPath(old), u.Render())
+	got := runChecks(t, h, spec.Default())["sriov-unit"]
+	if len(got) != 1 || got[0].Status != doctor.Warn || !strings.Contains(got[0].Detail, "no PCI device 0000:02:00.0") {
+		t.Fatalf("installed, not enabled: %+v", got)
+	}
+	if err := os.Symlink("../"+UnitName(old), h.Path(UnitWantsDir, UnitName(old))); err != nil {
+		t.Fatal(err)
+	}
+	got = runChecks(t, h, spec.Default())["sriov-unit"]
+	if len(got) != 1 || got[0].Status != doctor.Fail || !strings.Contains(got[0].Detail, "recreates 2 VFs on 0000:02:00.0, but this host has no PCI device 0000:02:00.0") ||
+		!strings.Contains(got[0].Fix, "systemctl disable "+UnitName(old)) {
+		t.Fatalf("enabled: %+v", got)
+	}
+}

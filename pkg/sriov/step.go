@@ -325,16 +325,29 @@ func (s *Step) applyOne(ctx context.Context, env *engine.Env, d *plan) error {
 	pf := d.PF
 	var err error
 	if d.Create {
+		attr := pf.Dir() + "/sriov_numvfs"
+		if err := env.Txn.RecordLive(host.Live{Path: attr, Before: strconv.Itoa(pf.NumVFs), After: strconv.Itoa(d.N), Restore: true, ZeroFirst: true,
+			How: fmt.Sprintf("echo 0 > %s; echo %d > %s", attr, pf.NumVFs, attr)}); err != nil {
+			return err
+		}
 		if pf, err = s.setNumVFs(ctx, env, pf, d.N); err != nil {
 			return err
 		}
 	}
 	if len(d.Set) > 0 {
+		if err := env.Txn.RecordLive(host.Live{Path: "VF settings of " + pf.Iface(), Before: "as the driver made them", After: "trust, spoof checking, VLAN, MACs as asked",
+			How: "ip link set " + pf.Iface() + " vf N ... with the old values, or recreate the VFs (echo 0, then the count, to sriov_numvfs)"}); err != nil {
+			return err
+		}
 		if err := ApplyVFSettings(env.Netlink(), pf.Iface(), d.PFMAC, d.Set); err != nil {
 			return err
 		}
 	}
 	if d.VFIO {
+		if err := env.Txn.RecordLive(host.Live{Path: "vfio-pci binding of the VFs of " + pf.Iface(), Before: "their own driver", After: VFIODriver,
+			How: "for each VF: echo > /sys/bus/pci/devices/ADDR/driver_override; echo ADDR > /sys/bus/pci/drivers/vfio-pci/unbind; echo ADDR > /sys/bus/pci/drivers_probe"}); err != nil {
+			return err
+		}
 		if err := s.applyVFIO(ctx, env, pf, d.Modprobe); err != nil {
 			return err
 		}
@@ -363,6 +376,9 @@ func (s *Step) applyUnit(ctx context.Context, env *engine.Env, d *plan, vfs []VF
 	path, name := UnitPath(d.PF.Addr), UnitName(d.PF.Addr)
 	if d.N == 0 {
 		if d.Disable {
+			if err := recordSystemctl(env, "disable", name); err != nil {
+				return err
+			}
 			if err := systemctl(ctx, env, "disable", name); err != nil {
 				return err
 			}
@@ -383,12 +399,50 @@ func (s *Step) applyUnit(ctx context.Context, env *engine.Env, d *plan, vfs []VF
 		return fmt.Errorf("installing the unit that recreates the VFs at boot: %w", err)
 	}
 	if !lexists(env.Host, UnitWantsDir+"/"+name) {
+		if err := recordSystemctl(env, "enable", name); err != nil {
+			return err
+		}
 		return systemctl(ctx, env, "enable", name)
 	}
 	if changed && env.Host.IsLive() {
+		if err := env.Txn.Command([]string{"systemctl", "daemon-reload"}, nil, true); err != nil {
+			return err
+		}
 		return systemctl(ctx, env, "daemon-reload")
 	}
 	return nil
+}
+
+// recordSystemctl records, before it runs, systemctl enable or disable of a
+// unit: the link it makes or removes, and the command that undoes it.
+func recordSystemctl(env *engine.Env, verb, name string) error {
+	if err := env.Txn.KeepLink(UnitWantsDir + "/" + name); err != nil {
+		return err
+	}
+	undo := "disable"
+	if verb == "disable" {
+		undo = "enable"
+	}
+	return env.Txn.Command([]string{"systemctl", verb, name}, []string{"systemctl", undo, name}, false)
+}
+
+// Owes says what applying p leaves to do: enabling or disabling the unit,
+// which the next run does if this one stops after the unit file.
+func (s *Step) Owes(env *engine.Env, p *engine.Plan) engine.Owed {
+	var o engine.Owed
+	plans, _ := p.Data.([]*plan)
+	for _, d := range plans {
+		name := UnitName(d.PF.Addr)
+		switch {
+		case d.Enable:
+			o.Run = append(o.Run, host.Command{Argv: []string{"systemctl", "enable", name}, Undo: []string{"systemctl", "disable", name}})
+			o.Links = append(o.Links, UnitWantsDir+"/"+name)
+		case d.Disable:
+			o.Run = append(o.Run, host.Command{Argv: []string{"systemctl", "disable", name}, Undo: []string{"systemctl", "enable", name}})
+			o.Links = append(o.Links, UnitWantsDir+"/"+name)
+		}
+	}
+	return o
 }
 
 // systemctl runs systemctl through the runner, which chroots into a root that

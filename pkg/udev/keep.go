@@ -187,6 +187,11 @@ func (s *Step) applyKeep(ctx context.Context, env *engine.Env, st *state) (bool,
 	}
 	for _, c := range st.cmds {
 		env.Progressf("names: running %s", runner.Quote(c))
+		// Recorded first, to be run again by rollback once the old rules
+		// are back: the initramfs and udev then carry them again.
+		if err := env.Txn.Command(c, nil, true); err != nil {
+			return false, err
+		}
 		if _, err := env.Run.Run(ctx, c...); err != nil {
 			what := "running " + runner.Quote(c)
 			if c[0] == "dracut" || c[0] == "update-initramfs" {

@@ -367,6 +367,26 @@ func (s *Step) Apply(ctx context.Context, env *engine.Env, p *engine.Plan) (bool
 	return false, nil
 }
 
+// Owes says what applying p leaves to do: in keep mode the initramfs
+// rebuild and the udev reload, run again by the next run if this one stops
+// after the rules and before them; the reboot that applies the names.
+func (s *Step) Owes(env *engine.Env, p *engine.Plan) engine.Owed {
+	o := engine.Owed{Reboot: p.RebootPending}
+	st, ok := p.Data.(*state)
+	if !ok {
+		return o
+	}
+	if st.mode == ModeScripts {
+		o.Reboot = true
+	}
+	if st.mode == ModeKeep {
+		for _, c := range st.cmds {
+			o.Run = append(o.Run, host.Command{Argv: c, Redo: true})
+		}
+	}
+	return o
+}
+
 // Verify checks the plan holds now: a fresh Check has nothing to change.
 func (s *Step) Verify(ctx context.Context, env *engine.Env) error {
 	return engine.CheckHolds(ctx, env, s)
