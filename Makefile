@@ -65,8 +65,11 @@ lint: $(GOBIN)/staticcheck
 	$(GO) vet ./...
 	$(GO) vet -tags gendocs ./cmd/photonctl
 	$(GOBIN)/staticcheck ./...
+	$(GOBIN)/staticcheck -tags gendocs ./cmd/photonctl
 	@cd $(ECHOCOMPARE) && $(GO) mod tidy -diff >/dev/null 2>&1 || { echo "$(ECHOCOMPARE)/go.mod is not tidy (photonctl's dependencies changed?): cd $(ECHOCOMPARE) && go mod tidy"; exit 1; }
 	cd $(ECHOCOMPARE) && $(GO) vet ./... && $(GOBIN)/staticcheck ./...
+	@if command -v ansible-lint >/dev/null; then cd deploy/ansible && ansible-lint --nocolor -q; \
+	  else echo "(ansible-lint is not installed: deploy/ansible is not linted; apt-get install ansible-lint)"; fi
 
 # ENGINE=fstack runs the demo's echo on F-Stack (needs libfstack under FF_PATH).
 ENGINE    ?= kernel
@@ -125,12 +128,19 @@ fstack:
 
 ## e2e: the real-host suite (root, QEMU >= 8): a Debian guest in QEMU with an
 ## Intel IOMMU and an SR-IOV NIC, driven over SSH through setup, its reboots,
-## doctor, the echo dataplane, a card moved to another slot, and rollback.
+## doctor, the echo dataplane, a card moved to another slot, and rollback;
+## then the Ansible role (deploy/ansible) run by ansible-playbook against a
+## guest, through its reboot (needs ansible-core; PHOTONCTL_DEB=x.deb installs
+## that package, else the role installs PHOTONCTL_BIN packed by dpkg-deb).
 ## The guest image is built once from Debian's packages and cached in
 ## E2E_CACHE (/var/cache/photonctl/e2e) by its recipe's hash.
+## photonctl goes into the guest as the .deb make package builds; bench echo
+## runs from this machine with the same static binary.
 E2E_TIMEOUT ?= 75m
-e2e: build
-	PHOTONCTL_E2E=1 PHOTONCTL_BIN=$(abspath $(BIN)) $(GO) test -count=1 -v -timeout $(E2E_TIMEOUT) ./e2e/
+e2e: package
+	PHOTONCTL_E2E=1 PHOTONCTL_DEB=$(abspath $(DIST))/photonctl_$(PKGVERSION)-1_amd64.deb \
+	  PHOTONCTL_BIN=$(abspath $(BUILD_DIR))/photonctl \
+	  $(GO) test -count=1 -v -timeout $(E2E_TIMEOUT) ./e2e/
 
 ## e2e-deps: QEMU >= 8 (from bookworm-backports on Debian 12), debootstrap, ssh
 e2e-deps:

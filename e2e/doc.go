@@ -16,4 +16,9 @@
 // (always by its PID, also on failure or interrupt); guest.go is the one
 // client the tests speak to the guest through, with a time bound on every
 // call. The scenario is in scenario_test.go; `make e2e` runs it.
+//
+// The Ansible role (deploy/ansible) is tested here too: ansible.go runs
+// ansible-playbook and reads back what it printed; ansible_test.go runs the
+// role against a guest (TestAnsible) and ansible_role_test.go runs it on
+// fixture hosts with no guest, in every `go test`.
 package e2e

@@ -111,6 +111,16 @@ type vm struct {
 func (s *suite) boot(name, port string) *vm {
 	s.t.Helper()
 	start := time.Now()
+	v := s.bootBare(name, port)
+	v.install()
+	s.note(name+": boot and install photonctl", start)
+	return v
+}
+
+// bootBare is boot without installing photonctl: for a test that installs
+// it its own way (TestAnsible: the role installs the package).
+func (s *suite) bootBare(name, port string) *vm {
+	s.t.Helper()
 	v := &vm{s: s, name: name, console: filepath.Join(s.dir, name+".console.log")}
 	overlay := filepath.Join(s.dir, name+".qcow2")
 	if err := Overlay(s.img, overlay); err != nil {
@@ -130,8 +140,6 @@ func (s *suite) boot(name, port string) *vm {
 			v.m.Stop()
 		}
 	})
-	v.install()
-	s.note(name+": boot and install photonctl", start)
 	return v
 }
 

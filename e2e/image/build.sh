@@ -20,7 +20,9 @@ rootfs=$work/rootfs
 # The packages: a bootable Debian with udev, GRUB on BIOS, SSH, and the
 # tools photonctl drives (update-grub, update-initramfs, systemctl, ip,
 # lspci). ifupdown is the network configuration `--names scripts` rewrites.
-pkgs=linux-image-amd64,systemd,systemd-sysv,udev,dbus,libpam-systemd,grub-pc,openssh-server,iproute2,pciutils,ifupdown,kmod,initramfs-tools,procps,iputils-ping,ethtool
+# python3 and python3-apt: Ansible's modules run on the guest (TestAnsible;
+# its apt module installs a .deb through python3-apt).
+pkgs=linux-image-amd64,systemd,systemd-sysv,udev,dbus,libpam-systemd,grub-pc,openssh-server,iproute2,pciutils,ifupdown,kmod,initramfs-tools,procps,iputils-ping,ethtool,python3,python3-apt
 
 echo "== debootstrap $suite ($(date +%T))"
 DEBIAN_FRONTEND=noninteractive debootstrap --variant=minbase --include="$pkgs" \
