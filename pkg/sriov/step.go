@@ -312,8 +312,8 @@ func planUnit(env *engine.Env, d *plan, vfs []VF, ep *engine.Plan) error {
 	d.PermMAC = permMAC(env, d.PF)
 	d.Stale = otherUnits(env.Host, d.PermMAC, name)
 	for _, s := range d.Stale {
-		ep.Changes = append(ep.Changes, engine.Change{Path: "run: systemctl disable " + s},
-			engine.Change{Path: UnitDir + "/" + s, Before: "installed for this card's earlier PCI slot", After: "(removed)"})
+		ep.Changes = append(ep.Changes, engine.UnitChange(s, []string{"systemctl", "disable", s}, "enabled", "disabled"),
+			engine.FileChange(UnitDir+"/"+s, 0, "installed for this card's earlier PCI slot", "(removed)"))
 	}
 	old, err := env.Host.ReadFile(path)
 	exists := err == nil
