@@ -18,10 +18,9 @@ var iommuArgs = []string{"intel_iommu=on", "iommu=pt"}
 // with the reason: the guest has no DPDK and no F-Stack (the F-Stack
 // scenario of issue 17 adds them).
 var expectedDoctorFails = map[string]string{
-	"dpdk-version":       "the guest has no DPDK installed",
-	"pkg-config-version": "the guest has no pkg-config (only F-Stack's build needs it)",
-	"libfstack":          "the guest has no F-Stack",
-	"fstackconf-file":    "no /etc/f-stack.conf: the scenario does not ask for the fstack step",
+	"dpdk-version":    "the guest has no DPDK installed",
+	"libfstack":       "the guest has no F-Stack",
+	"fstackconf-file": "no /etc/f-stack.conf: the scenario does not ask for the fstack step",
 }
 
 // TestGuest is the whole procedure on a real (emulated) host.

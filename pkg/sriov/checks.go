@@ -174,9 +174,17 @@ func checkUnit(ctx context.Context, env *engine.Env) []doctor.Result {
 	for _, p := range pfs {
 		path, name := UnitPath(p.Addr), UnitName(p.Addr)
 		b, err := env.Host.ReadFile(path)
+		if host.IsNotExist(err) {
+			// A unit that follows this card by its MAC, from another slot.
+			if u := unitOfMAC(env.Host, pfMAC(p)); u != "" {
+				path, name = u, filepathBase(u)
+				b, err = env.Host.ReadFile(u)
+			}
+		}
 		if p.NumVFs == 0 && err != nil {
 			continue
 		}
+		info := ReadUnitInfo(b)
 		fix := fmt.Sprintf("photonctl setup --only sriov --pf %s --vfs %d", p.Addr, p.NumVFs)
 		switch {
 		case err != nil && host.IsNotExist(err):
@@ -185,49 +193,88 @@ func checkUnit(ctx context.Context, env *engine.Env) []doctor.Result {
 			out = append(out, doctor.Result{Status: doctor.Skip, Detail: fmt.Sprintf("reading %s: %v", path, err)})
 		case !lexists(env.Host, UnitWantsDir+"/"+name):
 			out = append(out, doctor.Result{Status: doctor.Warn, Detail: path + " is installed but not enabled", Fix: "systemctl enable " + name})
-		case unitVFs(b) != p.NumVFs:
+		case info.VFs != p.NumVFs:
 			// The unit writes 0 before N: only its last count is what boot
 			// leaves. With no VFs now, recreating the unit's count is the fix.
 			if p.NumVFs == 0 {
-				fix = fmt.Sprintf("photonctl setup --only sriov --pf %s --vfs %d", p.Addr, unitVFs(b))
+				fix = fmt.Sprintf("photonctl setup --only sriov --pf %s --vfs %d", p.Addr, info.VFs)
 			}
 			out = append(out, doctor.Result{Status: doctor.Warn,
-				Detail: fmt.Sprintf("%s does not recreate the %d VFs %s has now (it creates %d)", path, p.NumVFs, p, unitVFs(b)), Fix: fix})
+				Detail: fmt.Sprintf("%s does not recreate the %d VFs %s has now (it creates %d)", path, p.NumVFs, p, info.VFs), Fix: fix})
+		case info.MAC != "":
+			out = append(out, doctor.Result{Status: doctor.OK, Detail: fmt.Sprintf("%s recreates %d VFs at boot on the NIC with MAC %s, in whatever slot (now %s)", name, p.NumVFs, info.MAC, p.Addr)})
 		default:
 			out = append(out, doctor.Result{Status: doctor.OK, Detail: fmt.Sprintf("%s recreates %d VFs on %s at boot", name, p.NumVFs, p.Addr)})
 		}
 	}
-	out = append(out, orphanUnits(env)...)
+	out = append(out, orphanUnits(env, pfs)...)
 	if len(out) == 0 {
 		return []doctor.Result{{Status: doctor.Skip, Detail: "no VFs to keep across reboots"}}
 	}
 	return out
 }
 
-// orphanUnits finds the enabled VF units whose PF is no longer at the PCI
-// address they name (the card moved to another slot, or was removed): at
-// boot they do nothing (ConditionPathExists), so the VFs do not come back.
-func orphanUnits(env *engine.Env) []doctor.Result {
+func filepathBase(p string) string { return path.Base(p) }
+
+// pfMAC is the PF's MAC now, lower case.
+func pfMAC(p PF) string {
+	if len(p.Netdevs) == 0 {
+		return ""
+	}
+	return strings.ToLower(p.Netdevs[0].MAC)
+}
+
+// unitOfMAC is the VF unit that follows the NIC with this MAC, or "".
+func unitOfMAC(h *host.Host, mac string) string {
+	if mac == "" {
+		return ""
+	}
+	units, _ := h.Glob(UnitDir + "/photonctl-sriov-*.service")
+	for _, u := range units {
+		if b, err := h.ReadFile(u); err == nil && ReadUnitInfo(b).MAC == mac {
+			return u
+		}
+	}
+	return ""
+}
+
+// orphanUnits finds the enabled VF units that no NIC answers any more: a
+// unit of the PCI address form whose address holds no device (the card
+// moved to another slot, or was removed), or a unit that follows a MAC no
+// PF has. At boot they do nothing, so the VFs do not come back.
+func orphanUnits(env *engine.Env, pfs []PF) []doctor.Result {
 	units, _ := env.Host.Glob(UnitDir + "/photonctl-sriov-*.service")
 	var out []doctor.Result
 	for _, u := range units {
 		name := path.Base(u)
 		addr := strings.TrimSuffix(strings.TrimPrefix(name, "photonctl-sriov-"), ".service")
-		if env.Host.Exists(PCIDevices + "/" + addr) {
-			continue
-		}
 		b, _ := env.Host.ReadFile(u)
-		n := unitVFs(b)
-		enabled := lexists(env.Host, UnitWantsDir+"/"+name)
-		d := fmt.Sprintf("%s recreates %d VFs on %s, but this host has no PCI device %s (the card moved to another slot, or is gone): "+
-			"at boot it does nothing and the VFs do not come back", name, n, addr, addr)
+		info := ReadUnitInfo(b)
+		var d string
+		if info.MAC != "" {
+			found := false
+			for _, p := range pfs {
+				found = found || pfMAC(p) == info.MAC
+			}
+			if found {
+				continue
+			}
+			d = fmt.Sprintf("%s recreates %d VFs on the NIC with MAC %s, but no PF of this host has that MAC (the card is gone): "+
+				"at boot it fails and no VFs come back", name, info.VFs, info.MAC)
+		} else {
+			if env.Host.Exists(PCIDevices + "/" + addr) {
+				continue
+			}
+			d = fmt.Sprintf("%s recreates %d VFs on %s, but this host has no PCI device %s (the card moved to another slot, or is gone): "+
+				"at boot it does nothing and the VFs do not come back", name, info.VFs, addr, addr)
+		}
 		remove := fmt.Sprintf("systemctl disable %s && rm %s", name, u)
-		if !enabled {
+		if !lexists(env.Host, UnitWantsDir+"/"+name) {
 			out = append(out, doctor.Result{Status: doctor.Warn, Detail: d + " (it is not enabled)", Fix: "rm " + u})
 			continue
 		}
 		out = append(out, doctor.Result{Status: doctor.Fail, Detail: d,
-			Fix: fmt.Sprintf("photonctl setup --only sriov --pf NEW-PF --vfs %d for the card where it is now, then %s", max(n, 1), remove)})
+			Fix: fmt.Sprintf("photonctl setup --only sriov --pf NEW-PF --vfs %d for the card where it is now, then %s", max(info.VFs, 1), remove)})
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,11 @@ type plan struct {
 	Enable   bool
 	Remove   bool
 	Disable  bool
+	// PermMAC is the PF's permanent MAC ("" unknown): the unit follows it.
+	PermMAC string
+	// Stale are VF units of this card under another name (its earlier
+	// PCI slot), disabled and removed so that one unit makes its VFs.
+	Stale []string
 }
 
 // Check reads the PF and says what Apply would change.
@@ -239,9 +245,10 @@ func (s *Step) planSettings(env *engine.Env, d *plan) error {
 	return err
 }
 
-// unitFor is the persistence unit for the PF's VFs.
+// unitFor is the persistence unit for the PF's VFs: it follows the card by
+// its permanent MAC when that is known.
 func unitFor(d *plan, vfs []VF) ([]byte, error) {
-	u := Unit{PF: d.PF.Addr, Iface: d.PF.Iface(), VFs: d.N}
+	u := Unit{PF: d.PF.Addr, Iface: d.PF.Iface(), VFs: d.N, MAC: d.PermMAC}
 	if d.Want.Any() {
 		for i := 0; i < d.N; i++ {
 			a, err := ipArgs(d.PF.Iface(), d.PFMAC, i, d.Want)
@@ -254,13 +261,62 @@ func unitFor(d *plan, vfs []VF) ([]byte, error) {
 	if d.VFIO {
 		for _, v := range vfs {
 			u.VFIO = append(u.VFIO, v.Addr)
+			u.VFIOIndex = append(u.VFIOIndex, v.Index)
 		}
 	}
 	return u.Render(), nil
 }
 
+// permMAC is the PF's permanent MAC, lower case: netlink's IFLA_PERM_ADDRESS
+// where netlink is this host's, else the sysfs address when
+// addr_assign_type says it is the permanent one (0); "" when unknown.
+func permMAC(env *engine.Env, pf PF) string {
+	name := pf.Iface()
+	if name == "" {
+		return ""
+	}
+	if env.NL != nil || env.Host.IsLive() {
+		if nl := env.Netlink(); nl != nil {
+			if l, err := nl.LinkByName(name); err == nil && len(l.Attrs().PermHWAddr) == 6 {
+				return strings.ToLower(l.Attrs().PermHWAddr.String())
+			}
+		}
+	}
+	if t, err := env.Host.ReadString("/sys/class/net/" + name + "/addr_assign_type"); err == nil && t == "0" {
+		if m, err := net.ParseMAC(pf.Netdevs[0].MAC); err == nil && len(m) == 6 {
+			return strings.ToLower(m.String())
+		}
+	}
+	return ""
+}
+
+// otherUnits are the VF units of other names that recreate VFs on the NIC
+// with this MAC: the unit of the card's earlier PCI slot.
+func otherUnits(h *host.Host, mac, keep string) []string {
+	if mac == "" {
+		return nil
+	}
+	units, _ := h.Glob(UnitDir + "/photonctl-sriov-*.service")
+	var out []string
+	for _, u := range units {
+		if path.Base(u) == keep {
+			continue
+		}
+		if b, err := h.ReadFile(u); err == nil && ReadUnitInfo(b).MAC == mac {
+			out = append(out, path.Base(u))
+		}
+	}
+	return out
+}
+
 func planUnit(env *engine.Env, d *plan, vfs []VF, ep *engine.Plan) error {
 	path, name := UnitPath(d.PF.Addr), UnitName(d.PF.Addr)
+	d.PermMAC = permMAC(env, d.PF)
+	d.Stale = otherUnits(env.Host, d.PermMAC, name)
+	for _, s := range d.Stale {
+		ep.Changes = append(ep.Changes, engine.Change{Path: "run: systemctl disable " + s},
+			engine.Change{Path: UnitDir + "/" + s, Before: "installed for this card's earlier PCI slot", After: "(removed)"})
+	}
 	old, err := env.Host.ReadFile(path)
 	exists := err == nil
 	if err != nil && !host.IsNotExist(err) {
@@ -377,6 +433,16 @@ func (s *Step) applyVFIO(ctx context.Context, env *engine.Env, pf PF, modprobe b
 
 func (s *Step) applyUnit(ctx context.Context, env *engine.Env, d *plan, vfs []VF) error {
 	path, name := UnitPath(d.PF.Addr), UnitName(d.PF.Addr)
+	for _, st := range d.Stale {
+		if lexists(env.Host, UnitWantsDir+"/"+st) {
+			if err := systemctl(ctx, env, "disable", st); err != nil {
+				return err
+			}
+		}
+		if _, err := env.Txn.Remove(UnitDir + "/" + st); err != nil {
+			return err
+		}
+	}
 	if d.N == 0 {
 		if d.Disable {
 			if err := recordSystemctl(env, "disable", name); err != nil {
