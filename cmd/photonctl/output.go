@@ -31,7 +31,7 @@ func printSteps(w io.Writer, r *engine.Report, verbose bool) {
 			continue
 		}
 		for _, c := range s.Changes {
-			fmt.Fprintf(w, "      %s\n", c.Path)
+			fmt.Fprintf(w, "      %s\n", c)
 			if c.Before != "" || c.After != "" {
 				fmt.Fprintf(w, "        - %s\n", orNone(c.Before))
 				fmt.Fprintf(w, "        + %s\n", orNone(c.After))

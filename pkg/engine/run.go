@@ -23,7 +23,12 @@ type StepReport struct {
 	Hint string `json:"hint,omitempty"`
 }
 
-// Report is setup's outcome; its JSON form is schema 1.
+// Schema is the version of setup's JSON report. 2: changes are typed (kind,
+// path or argv, line, key, before, after) instead of prose in path; steps
+// not asked for carry a hint.
+const Schema = 2
+
+// Report is setup's outcome; its JSON form is schema Schema.
 type Report struct {
 	Schema         int          `json:"schema"`
 	DryRun         bool         `json:"dry_run"`
@@ -68,15 +73,13 @@ type Options struct {
 // step would run a tool the root does not have.
 var ErrMissingTool = errors.New("a tool the plan runs is not installed")
 
-// Tools are the commands a plan runs: its Tools, and the first word of each
-// "run: ..." change.
+// Tools are the commands a plan runs: its Tools, and the program of each
+// command or unit change.
 func (p *Plan) tools() []string {
 	out := append([]string(nil), p.Tools...)
 	for _, c := range p.Changes {
-		if cmd, ok := strings.CutPrefix(c.Path, "run: "); ok {
-			if f := strings.Fields(cmd); len(f) > 0 {
-				out = append(out, strings.Trim(f[0], `'"`))
-			}
+		if c = typed(c); len(c.Argv) > 0 {
+			out = append(out, c.Argv[0])
 		}
 	}
 	return out
@@ -125,7 +128,7 @@ var ErrDeclined = errors.New("nothing changed: the plan was declined")
 // files already replaced stay restorable with `photonctl rollback --id`.
 func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Report, error) {
 	env.DryRun = opt.DryRun
-	rep := &Report{Schema: 1, DryRun: opt.DryRun, Steps: []StepReport{}}
+	rep := &Report{Schema: Schema, DryRun: opt.DryRun, Steps: []StepReport{}}
 
 	state, err := LoadState(env.Host)
 	if err != nil {
@@ -417,11 +420,13 @@ func hasPlanned(r *Report) bool {
 	return false
 }
 
+// nonNil is the changes for the report: never null in JSON, every one typed.
 func nonNil(c []Change) []Change {
-	if c == nil {
-		return []Change{}
+	out := make([]Change, len(c))
+	for i, x := range c {
+		out[i] = typed(x)
 	}
-	return c
+	return out
 }
 
 func orDefault(s, d string) string {
