@@ -70,7 +70,7 @@ func TestSetupHugepagesOnFixtureThenNoop(t *testing.T) {
 			hp = s.Status
 		}
 	}
-	if rep.Schema != 1 || hp != "ok" {
+	if rep.Schema != 2 || hp != "ok" {
 		t.Errorf("second run: %+v", rep)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -40,14 +41,107 @@ const (
 	StatusSkipped Status = "skipped"
 )
 
-// Change is one thing a step changes: a file, a sysfs attribute, a command it
-// runs. Path names it ("/etc/default/grub", "/sys/.../nr_hugepages",
-// "run: grub2-mkconfig -o /boot/grub2/grub.cfg"); Before and After are short
-// renderings (a line, a value), empty where there is none.
+// ChangeKind is what a Change changes.
+type ChangeKind string
+
+const (
+	KindFile    ChangeKind = "file"    // a config file: Path, Line where there is one
+	KindSysfs   ChangeKind = "sysfs"   // a sysfs attribute, written in place: Path
+	KindCommand ChangeKind = "command" // a command run: Argv
+	KindMount   ChangeKind = "mount"   // a filesystem mounted: Path is the mount point
+	KindUnit    ChangeKind = "unit"    // a systemd unit enabled or disabled: Path is its name, Argv the command
+	KindLink    ChangeKind = "link"    // a network link setting through netlink: Path names the link
+)
+
+// Change is one thing a step changes, typed: Kind says what it is, Path or
+// Argv which one, Line the line of a file where there is one, Key the
+// setting within the file or link ("[port0] addr", "vf 0 trust"), and
+// Before and After short renderings (a line, a value), empty where there is
+// none.
 type Change struct {
-	Path   string `json:"path"`
-	Before string `json:"before"`
-	After  string `json:"after"`
+	Kind   ChangeKind `json:"kind"`
+	Path   string     `json:"path,omitempty"`
+	Argv   []string   `json:"argv,omitempty"`
+	Line   int        `json:"line,omitempty"`
+	Key    string     `json:"key,omitempty"`
+	Before string     `json:"before"`
+	After  string     `json:"after"`
+}
+
+// FileChange is a change to line (0: the file as a whole) of file path.
+func FileChange(path string, line int, before, after string) Change {
+	return Change{Kind: KindFile, Path: path, Line: line, Before: before, After: after}
+}
+
+// SysfsChange is a sysfs attribute written from before to after.
+func SysfsChange(path, before, after string) Change {
+	return Change{Kind: KindSysfs, Path: path, Before: before, After: after}
+}
+
+// CommandChange is a command run.
+func CommandChange(argv ...string) Change {
+	return Change{Kind: KindCommand, Argv: argv}
+}
+
+// MountChange is a mount at target.
+func MountChange(target, before, after string) Change {
+	return Change{Kind: KindMount, Path: target, Before: before, After: after}
+}
+
+// UnitChange is systemd unit name enabled or disabled by argv.
+func UnitChange(name string, argv []string, before, after string) Change {
+	return Change{Kind: KindUnit, Path: name, Argv: argv, Before: before, After: after}
+}
+
+// LinkChange is setting key of network link name through netlink.
+func LinkChange(name, key, before, after string) Change {
+	return Change{Kind: KindLink, Path: name, Key: key, Before: before, After: after}
+}
+
+// String names the change in a line: "/etc/default/grub:6", "run:
+// grub2-mkconfig -o /boot/grub2/grub.cfg", "mount: /dev/hugepages".
+func (c Change) String() string {
+	switch c.Kind {
+	case KindCommand:
+		return "run: " + runner.Quote(c.Argv)
+	case KindMount:
+		return "mount: hugetlbfs on " + c.Path
+	case KindUnit:
+		if len(c.Argv) > 0 {
+			return "run: " + runner.Quote(c.Argv)
+		}
+		return "unit: " + c.Path
+	case KindLink:
+		return "link: " + c.Path + " " + c.Key
+	}
+	s := c.Path
+	if c.Line > 0 {
+		s += ":" + strconv.Itoa(c.Line)
+	}
+	if c.Key != "" {
+		s += " " + c.Key
+	}
+	return s
+}
+
+// typed fills in the Kind of a change built as a bare Path (as older code
+// did): "run: ARGV" is a command, /sys a sysfs attribute, "mount: " a
+// mount, anything else a file.
+func typed(c Change) Change {
+	if c.Kind != "" {
+		return c
+	}
+	switch {
+	case strings.HasPrefix(c.Path, "run: "):
+		c.Kind, c.Argv, c.Path = KindCommand, strings.Fields(strings.TrimPrefix(c.Path, "run: ")), ""
+	case strings.HasPrefix(c.Path, "/sys/"):
+		c.Kind = KindSysfs
+	case strings.HasPrefix(c.Path, "mount: "):
+		c.Kind, c.Path = KindMount, strings.TrimPrefix(c.Path, "mount: ")
+	default:
+		c.Kind = KindFile
+	}
+	return c
 }
 
 // Plan is what a step found and what it would do.
@@ -262,7 +356,7 @@ func CheckHolds(ctx context.Context, env *Env, s Step) error {
 	}
 	left := make([]string, len(p.Changes))
 	for i, c := range p.Changes {
-		left[i] = c.Path
+		left[i] = typed(c).String()
 	}
 	return fmt.Errorf("still to change after applying: %s", strings.Join(left, ", "))
 }

@@ -14,6 +14,8 @@ import (
 type Edit struct {
 	Section, Key  string
 	Before, After string
+	// Line is the key's line in the edited file (0 for a key taken away).
+	Line int
 }
 
 // editor records the edits it makes to a file.
@@ -32,14 +34,14 @@ func (e *editor) line(section, key string) string {
 func (e *editor) set(section, key, value string) {
 	before := e.line(section, key)
 	if e.f.Set(section, key, value) {
-		e.edits = append(e.edits, Edit{section, key, before, e.line(section, key)})
+		e.edits = append(e.edits, Edit{section, key, before, e.line(section, key), 0})
 	}
 }
 
 func (e *editor) del(section, key string) {
 	before := e.line(section, key)
 	if e.f.Delete(section, key) {
-		e.edits = append(e.edits, Edit{section, key, before, ""})
+		e.edits = append(e.edits, Edit{section, key, before, "", 0})
 	}
 }
 
@@ -59,8 +61,8 @@ func (e *editor) setAllow(v Version, allow []string) {
 	if e.f.Lookup("dpdk", want) == nil && e.f.Lookup("dpdk", other) != nil {
 		before := e.line("dpdk", other)
 		e.f.Rename("dpdk", other, want)
-		e.edits = append(e.edits, Edit{"dpdk", other, before, ""})
-		e.edits = append(e.edits, Edit{"dpdk", want, "", e.line("dpdk", want)})
+		e.edits = append(e.edits, Edit{"dpdk", other, before, "", 0})
+		e.edits = append(e.edits, Edit{"dpdk", want, "", e.line("dpdk", want), 0})
 	}
 	e.del("dpdk", other)
 	e.set("dpdk", want, strings.Join(allow, ","))
@@ -92,6 +94,11 @@ func Fill(f *File, v Version, facts *Facts, s spec.Spec) []Edit {
 		e.set("port0", "prefix_len", fmt.Sprint(facts.Prefix6))
 		if facts.Gateway6 != "" {
 			e.set("port0", "gateway6", facts.Gateway6)
+		}
+	}
+	for i, ed := range e.edits {
+		if l := f.Lookup(ed.Section, ed.Key); l != nil && ed.After != "" {
+			e.edits[i].Line = f.LineNo(l)
 		}
 	}
 	return e.edits

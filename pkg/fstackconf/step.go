@@ -113,10 +113,12 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 		return p, nil
 	}
 	if r.Created {
-		p.Changes = append(p.Changes, engine.Change{Path: r.Path, After: "new file from photonctl's template"})
+		p.Changes = append(p.Changes, engine.FileChange(r.Path, 0, "", "new file from photonctl's template"))
 	}
 	for _, e := range r.Edits {
-		p.Changes = append(p.Changes, engine.Change{Path: fmt.Sprintf("%s [%s] %s", r.Path, e.Section, e.Key), Before: e.Before, After: e.After})
+		c := engine.FileChange(r.Path, e.Line, e.Before, e.After)
+		c.Key = fmt.Sprintf("[%s] %s", e.Section, e.Key)
+		p.Changes = append(p.Changes, c)
 	}
 	return p, nil
 }

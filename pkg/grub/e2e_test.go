@@ -48,9 +48,9 @@ func TestSetupEndToEnd(t *testing.T) {
 	// Dry run: the exact line before and after, nothing written.
 	rep := run(true)
 	s := rep.Steps[0]
-	if s.Status != engine.StatusPlanned || len(s.Changes) != 2 || s.Changes[0].Path != "/etc/default/grub:6" ||
+	if s.Status != engine.StatusPlanned || len(s.Changes) != 2 || s.Changes[0].String() != "/etc/default/grub:6" ||
 		s.Changes[0].Before != `GRUB_CMDLINE_LINUX="crashkernel=auto rd.lvm.lv=centos/root rd.lvm.lv=centos/swap rhgb quiet"` ||
-		s.Changes[0].After != wantLine || s.Changes[1].Path != "run: grub2-mkconfig -o /boot/grub2/grub.cfg" {
+		s.Changes[0].After != wantLine || s.Changes[1].String() != "run: grub2-mkconfig -o /boot/grub2/grub.cfg" {
 		t.Fatalf("dry run: %+v", s)
 	}
 	if readFile(t, h, DefaultGrub) != origDefault {

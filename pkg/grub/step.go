@@ -86,7 +86,7 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 				return nil, err
 			}
 			pd.writes = append(pd.writes, fileWrite{fe.Path, fe.Data})
-			changes = append(changes, engine.Change{Path: fmt.Sprintf("%s:%d", fe.Path, fe.Line), Before: fe.Before, After: fe.After})
+			changes = append(changes, engine.FileChange(fe.Path, fe.Line, fe.Before, fe.After))
 		}
 	}
 	switch fl.Kind {
@@ -94,7 +94,7 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 		if len(pd.writes) > 0 || !grubCfgHolds(h, fl.GrubCfg, add, remove) {
 			pd.keeps = append(pd.keeps, fl.GrubCfg)
 			pd.runs = append(pd.runs, fl.Regen)
-			changes = append(changes, engine.Change{Path: "run: " + runner.Quote(fl.Regen)})
+			changes = append(changes, engine.CommandChange(fl.Regen...))
 		}
 	case KindBLS:
 		c, err := s.planBLS(h, pd)
@@ -204,7 +204,7 @@ func (s *Step) planBLS(h *host.Host, pd *planData) ([]engine.Change, error) {
 			pd.keeps = append(pd.keeps, fl.Grubenv)
 		}
 		pd.runs = append(pd.runs, argv)
-		return []engine.Change{{Path: "run: " + runner.Quote(argv)}}, nil
+		return []engine.Change{engine.CommandChange(argv...)}, nil
 	}
 	var changes []engine.Change
 	kernelopts := false
@@ -220,7 +220,7 @@ func (s *Step) planBLS(h *host.Host, pd *planData) ([]engine.Change, error) {
 		}
 		nopts, _ := BLSOptions(out)
 		pd.writes = append(pd.writes, fileWrite{e, out})
-		changes = append(changes, engine.Change{Path: e, Before: "options " + strings.Join(opts, " "), After: "options " + strings.Join(nopts, " ")})
+		changes = append(changes, engine.FileChange(e, 0, "options "+strings.Join(opts, " "), "options "+strings.Join(nopts, " ")))
 	}
 	if kernelopts {
 		if genv == nil {
@@ -238,7 +238,7 @@ func (s *Step) planBLS(h *host.Host, pd *planData) ([]engine.Change, error) {
 				return nil, err
 			}
 			pd.writes = append(pd.writes, fileWrite{fl.Grubenv, data})
-			changes = append(changes, engine.Change{Path: fl.Grubenv, Before: "kernelopts=" + old, After: "kernelopts=" + next})
+			changes = append(changes, engine.FileChange(fl.Grubenv, 0, "kernelopts="+old, "kernelopts="+next))
 		}
 	}
 	return changes, nil
@@ -272,7 +272,7 @@ func planOstree(ctx context.Context, env *engine.Env, pd *planData) ([]engine.Ch
 		argv = append(argv, "--append="+a)
 	}
 	pd.runs = append(pd.runs, argv)
-	return []engine.Change{{Path: "run: " + runner.Quote(argv), Before: strings.Join(cur, " "), After: strings.Join(ApplyArgs(cur, pd.add, pd.remove), " ")}}, nil
+	return []engine.Change{{Kind: engine.KindCommand, Argv: argv, Before: strings.Join(cur, " "), After: strings.Join(ApplyArgs(cur, pd.add, pd.remove), " ")}}, nil
 }
 
 // grubCfgHolds reports whether every kernel line of a generated grub.cfg

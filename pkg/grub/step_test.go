@@ -134,12 +134,12 @@ func TestStepFlavours(t *testing.T) {
 			fmt.Fprintf(&b, "message: %s\n", p.Message)
 			var files []string
 			for _, c := range p.Changes {
-				fmt.Fprintf(&b, "change %s\n", c.Path)
+				fmt.Fprintf(&b, "change %s\n", c)
 				if c.Before != "" || c.After != "" {
 					fmt.Fprintf(&b, "  - %s\n  + %s\n", c.Before, c.After)
 				}
-				if !strings.HasPrefix(c.Path, "run: ") {
-					files = append(files, strings.SplitN(c.Path, ":", 2)[0])
+				if c.Kind == engine.KindFile {
+					files = append(files, c.Path)
 				}
 			}
 			for _, l := range f.Log() {
@@ -208,7 +208,7 @@ func TestStepDropinsPerFlavour(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(p.Changes) == 0 || p.Changes[0].Path != tc.want {
+		if len(p.Changes) == 0 || p.Changes[0].String() != tc.want {
 			t.Errorf("%s: changes %+v, want %s first", tc.fixture, p.Changes, tc.want)
 		}
 	}

@@ -157,8 +157,7 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 	}
 	if pool.Nr != w.pages {
 		p.reserve = true
-		out.Changes = append(out.Changes, engine.Change{Path: NrPath(w.sizeKB, w.node),
-			Before: strconv.FormatInt(pool.Nr, 10), After: strconv.FormatInt(w.pages, 10)})
+		out.Changes = append(out.Changes, engine.SysfsChange(NrPath(w.sizeKB, w.node), strconv.FormatInt(pool.Nr, 10), strconv.FormatInt(w.pages, 10)))
 	}
 
 	target, opts := DefaultMount, ""
@@ -172,7 +171,7 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 		}
 		if mounted == "" {
 			p.mountAt, p.mountOpts = target, opts
-			out.Changes = append(out.Changes, engine.Change{Path: "mount: hugetlbfs on " + target, Before: "not mounted", After: "mounted " + orDefault(opts, "(default page size)")})
+			out.Changes = append(out.Changes, engine.MountChange(target, "not mounted", "mounted "+orDefault(opts, "(default page size)")))
 		}
 	}
 
@@ -191,7 +190,7 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 		}
 		if !bytes.Equal(old, data) {
 			p.persist = data
-			out.Changes = append(out.Changes, engine.Change{Path: SysctlFile, Before: sysctlLine(old), After: fmt.Sprintf("vm.nr_hugepages = %d", w.pages)})
+			out.Changes = append(out.Changes, engine.FileChange(SysctlFile, 0, sysctlLine(old), fmt.Sprintf("vm.nr_hugepages = %d", w.pages)))
 		}
 	}
 	out.Message = fmt.Sprintf("%d × %s pages reserved %s, want %d", pool.Nr, SizeName(w.sizeKB), where, w.pages)

@@ -169,7 +169,7 @@ func TestGigantic1GWantsKernelArgsAndDefersShortfallToBoot(t *testing.T) {
 	}
 	found := false
 	for _, c := range st.Changes {
-		if c.Path == "mount: hugetlbfs on /dev/hugepages-1G" && strings.Contains(c.After, "pagesize=1G") {
+		if c.String() == "mount: hugetlbfs on /dev/hugepages-1G" && strings.Contains(c.After, "pagesize=1G") {
 			found = true
 		}
 	}

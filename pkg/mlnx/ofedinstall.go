@@ -33,8 +33,8 @@ func (o *ofedPlan) changes() []engine.Change {
 		after = "MLNX_OFED_LINUX-" + o.Want
 	}
 	return []engine.Change{
-		{Path: "run: " + runner.Quote(o.Installer), Before: before, After: after},
-		{Path: "run: " + runner.Quote(o.Initramfs), Before: "initramfs without the OFED modules", After: "initramfs with them"},
+		{Kind: engine.KindCommand, Argv: o.Installer, Before: before, After: after},
+		{Kind: engine.KindCommand, Argv: o.Initramfs, Before: "initramfs without the OFED modules", After: "initramfs with them"},
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/host"
-	"github.com/photonctl/photonctl/pkg/runner"
 )
 
 // ErrLockdown is a firmware change refused because the kernel is locked down.
@@ -210,18 +209,22 @@ func (s *Step) checkFirmware(ctx context.Context, env *engine.Env, d *planData, 
 	}
 	if (cp.Set > 0 || cp.Reset) && mstEmpty {
 		d.MSTStart = true
-		plan.Changes = append(plan.Changes, engine.Change{Path: "run: mst start", Before: "/dev/mst is empty", After: "MST devices in /dev/mst"})
+		mst := engine.CommandChange("mst", "start")
+		mst.Before, mst.After = "/dev/mst is empty", "MST devices in /dev/mst"
+		plan.Changes = append(plan.Changes, mst)
 	}
 	if cp.Set > 0 {
 		plan.Changes = append(plan.Changes, engine.Change{
-			Path:   "run: " + runner.Quote(t.SetArgv(cp.Dev, cp.Set)),
+			Kind:   engine.KindCommand,
+			Argv:   t.SetArgv(cp.Dev, cp.Set),
 			Before: st.render(false) + " (next boot)",
 			After:  fmt.Sprintf("SRIOV_EN=True(1) NUM_OF_VFS=%d (next boot)", cp.Set),
 		})
 	}
 	if cp.Reset {
 		plan.Changes = append(plan.Changes, engine.Change{
-			Path:   "run: " + runner.Quote(t.ResetArgv(cp.Dev)),
+			Kind:   engine.KindCommand,
+			Argv:   t.ResetArgv(cp.Dev),
 			Before: st.render(true) + " (current)",
 			After:  fmt.Sprintf("SRIOV_EN=True(1) NUM_OF_VFS=%d (current)", max(cp.Set, st.NextVFs)),
 		})

@@ -77,8 +77,8 @@ func TestSetupFirmwareOffThenOn(t *testing.T) {
 	if s.Status != engine.StatusReboot {
 		t.Errorf("status %s (%s), want reboot-required", s.Status, s.Message)
 	}
-	if len(s.Changes) != 2 || s.Changes[0].Path != "run: mst start" ||
-		s.Changes[1].Path != "run: mlxconfig -d 0000:03:00.0 -y set SRIOV_EN=1 NUM_OF_VFS=4" ||
+	if len(s.Changes) != 2 || s.Changes[0].String() != "run: mst start" ||
+		s.Changes[1].String() != "run: mlxconfig -d 0000:03:00.0 -y set SRIOV_EN=1 NUM_OF_VFS=4" ||
 		s.Changes[1].Before != "SRIOV_EN=False(0) NUM_OF_VFS=0 (next boot)" {
 		t.Errorf("changes %+v", s.Changes)
 	}
@@ -126,7 +126,7 @@ func TestSetupMstflint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Changes) != 1 || p.Changes[0].Path != "run: mstconfig -d 0000:03:00.0 -y set SRIOV_EN=1 NUM_OF_VFS=2" || !p.RebootPending {
+	if len(p.Changes) != 1 || p.Changes[0].String() != "run: mstconfig -d 0000:03:00.0 -y set SRIOV_EN=1 NUM_OF_VFS=2" || !p.RebootPending {
 		t.Errorf("plan %+v", p)
 	}
 }
@@ -179,7 +179,7 @@ func TestDualPortTakesTheLargestNeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Changes) != 1 || !strings.HasSuffix(p.Changes[0].Path, "SRIOV_EN=1 NUM_OF_VFS=6") || !p.RebootPending {
+	if len(p.Changes) != 1 || !strings.HasSuffix(p.Changes[0].String(), "SRIOV_EN=1 NUM_OF_VFS=6") || !p.RebootPending {
 		t.Errorf("plan %+v", p)
 	}
 }
@@ -305,8 +305,8 @@ func TestOFEDInstall(t *testing.T) {
 	rep := run(t, newEnv(h, f, s))
 	st := rep.Steps[0]
 	if st.Status != engine.StatusReboot || len(st.Changes) != 2 ||
-		st.Changes[0].Path != "run: "+dir+"/mlnxofedinstall --skip-distro-check --add-kernel-support --without-mlnx-nvme --dpdk" ||
-		st.Changes[1].Path != "run: dracut -f" || st.Changes[0].After != "MLNX_OFED_LINUX-5.4-3.6.8.1" {
+		st.Changes[0].String() != "run: "+dir+"/mlnxofedinstall --skip-distro-check --add-kernel-support --without-mlnx-nvme --dpdk" ||
+		st.Changes[1].String() != "run: dracut -f" || st.Changes[0].After != "MLNX_OFED_LINUX-5.4-3.6.8.1" {
 		t.Errorf("%+v", st)
 	}
 	// Installed now: the second run changes nothing.
@@ -347,7 +347,7 @@ func TestTwoCardsNeedPF(t *testing.T) {
 	f := runnertest.New(t)
 	f.Expect(runnertest.Call{Argv: []string{"mstconfig", "-d", "0000:81:00.0", "-e", "q"}, Output: output(t, "mstconfig-q-off.txt")})
 	p, err := NewStep().Check(context.Background(), newEnv(h, f, s))
-	if err != nil || len(p.Changes) != 1 || !strings.Contains(p.Changes[0].Path, "-d 0000:81:00.0") {
+	if err != nil || len(p.Changes) != 1 || !strings.Contains(p.Changes[0].String(), "-d 0000:81:00.0") {
 		t.Errorf("%+v %v", p, err)
 	}
 }

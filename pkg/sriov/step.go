@@ -140,7 +140,7 @@ func (s *Step) checkOne(env *engine.Env, pf PF) (*engine.Plan, error) {
 		}
 		d.Blocked = fmt.Errorf("%w: %s: %s; the mlnx step sets SRIOV_EN=1 NUM_OF_VFS=%d "+
 			"(photonctl setup --only mlnx --vfs %d), then reboot and run photonctl setup again", ErrNoSRIOV, pf, what, n, n)
-		ep.Changes = []engine.Change{{Path: attr, Before: strconv.Itoa(pf.NumVFs), After: "0, then " + strconv.Itoa(n)}}
+		ep.Changes = []engine.Change{engine.SysfsChange(attr, strconv.Itoa(pf.NumVFs), "0, then "+strconv.Itoa(n))}
 		ep.Message = fmt.Sprintf("%s: %s; %d VFs after the mlnx firmware change and a reboot", pf.Iface(), what, n)
 		return ep, nil
 	}
@@ -152,7 +152,7 @@ func (s *Step) checkOne(env *engine.Env, pf PF) (*engine.Plan, error) {
 		if n == 0 {
 			after = "0"
 		}
-		ep.Changes = append(ep.Changes, engine.Change{Path: attr, Before: strconv.Itoa(pf.NumVFs), After: after})
+		ep.Changes = append(ep.Changes, engine.SysfsChange(attr, strconv.Itoa(pf.NumVFs), after))
 		vfs = nil
 		if n > 0 {
 			addrs, err := VFAddrs(pf, n)
@@ -170,8 +170,7 @@ func (s *Step) checkOne(env *engine.Env, pf PF) (*engine.Plan, error) {
 			return nil, err
 		}
 		for _, x := range d.Set {
-			ep.Changes = append(ep.Changes, engine.Change{
-				Path: fmt.Sprintf("netlink: %s vf %d %s", pf.Iface(), x.VF, x.What), Before: x.Before, After: x.After})
+			ep.Changes = append(ep.Changes, engine.LinkChange(pf.Iface(), fmt.Sprintf("vf %d %s", x.VF, x.What), x.Before, x.After))
 		}
 	}
 
@@ -181,12 +180,11 @@ func (s *Step) checkOne(env *engine.Env, pf PF) (*engine.Plan, error) {
 		}
 		if !vfioLoaded(env) {
 			d.Modprobe = true
-			ep.Changes = append(ep.Changes, engine.Change{Path: "run: modprobe vfio-pci"})
+			ep.Changes = append(ep.Changes, engine.CommandChange("modprobe", "vfio-pci"))
 		}
 		for _, v := range vfs {
 			if v.Driver != VFIODriver {
-				ep.Changes = append(ep.Changes, engine.Change{Path: PCIDevices + "/" + v.Addr + "/driver",
-					Before: orNone(v.Driver, d.Create), After: VFIODriver})
+				ep.Changes = append(ep.Changes, engine.SysfsChange(PCIDevices+"/"+v.Addr+"/driver", orNone(v.Driver, d.Create), VFIODriver))
 			}
 		}
 	}
@@ -315,8 +313,8 @@ func planUnit(env *engine.Env, d *plan, vfs []VF, ep *engine.Plan) error {
 	d.PermMAC = permMAC(env, d.PF)
 	d.Stale = otherUnits(env.Host, d.PermMAC, name)
 	for _, s := range d.Stale {
-		ep.Changes = append(ep.Changes, engine.Change{Path: "run: systemctl disable " + s},
-			engine.Change{Path: UnitDir + "/" + s, Before: "installed for this card's earlier PCI slot", After: "(removed)"})
+		ep.Changes = append(ep.Changes, engine.UnitChange(s, []string{"systemctl", "disable", s}, "enabled", "disabled"),
+			engine.FileChange(UnitDir+"/"+s, 0, "installed for this card's earlier PCI slot", "(removed)"))
 	}
 	old, err := env.Host.ReadFile(path)
 	exists := err == nil
@@ -327,11 +325,11 @@ func planUnit(env *engine.Env, d *plan, vfs []VF, ep *engine.Plan) error {
 	if d.N == 0 {
 		if enabled {
 			d.Disable = true
-			ep.Changes = append(ep.Changes, engine.Change{Path: "run: systemctl disable " + name})
+			ep.Changes = append(ep.Changes, engine.UnitChange(name, []string{"systemctl", "disable", name}, "enabled", "disabled"))
 		}
 		if exists {
 			d.Remove = true
-			ep.Changes = append(ep.Changes, engine.Change{Path: path, Before: "installed", After: "(removed)"})
+			ep.Changes = append(ep.Changes, engine.FileChange(path, 0, "installed", "(removed)"))
 		}
 		return nil
 	}
@@ -344,12 +342,11 @@ func planUnit(env *engine.Env, d *plan, vfs []VF, ep *engine.Plan) error {
 		if exists {
 			before = "differs"
 		}
-		ep.Changes = append(ep.Changes, engine.Change{Path: path, Before: before,
-			After: fmt.Sprintf("oneshot before network-pre.target: 0, then %d VFs", d.N)})
+		ep.Changes = append(ep.Changes, engine.FileChange(path, 0, before, fmt.Sprintf("oneshot before network-pre.target: 0, then %d VFs", d.N)))
 	}
 	if !enabled {
 		d.Enable = true
-		ep.Changes = append(ep.Changes, engine.Change{Path: "run: systemctl enable " + name})
+		ep.Changes = append(ep.Changes, engine.UnitChange(name, []string{"systemctl", "enable", name}, "disabled", "enabled"))
 	} else if d.Write && env.Host.IsLive() {
 		ep.Tools = append(ep.Tools, "systemctl") // daemon-reload after the rewrite
 	}

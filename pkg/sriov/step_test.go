@@ -67,7 +67,7 @@ func (b *testbed) checkApply(t *testing.T, s *Step) (*engine.Plan, error) {
 func paths(p *engine.Plan) []string {
 	var out []string
 	for _, c := range p.Changes {
-		out = append(out, c.Path)
+		out = append(out, c.String())
 	}
 	return out
 }

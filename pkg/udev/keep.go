@@ -82,7 +82,7 @@ func (s *Step) checkKeep(ctx context.Context, env *engine.Env, st *state, why st
 		}
 	}
 	for _, c := range st.cmds {
-		changes = append(changes, engine.Change{Path: "run: " + runner.Quote(c)})
+		changes = append(changes, engine.CommandChange(c...))
 	}
 	return &engine.Plan{
 		Changes:       changes,
@@ -111,18 +111,18 @@ func ruleChanges(old *File, want []byte) []engine.Change {
 		}
 		wantSet[l.Raw] = true
 		if !had[l.Raw] {
-			out = append(out, engine.Change{Path: RulesPath, After: l.Raw})
+			out = append(out, engine.FileChange(RulesPath, 0, "", l.Raw))
 		}
 	}
 	if old != nil {
 		for _, l := range old.Lines {
 			if l.Rule != nil && !wantSet[l.Raw] {
-				out = append(out, engine.Change{Path: RulesPath, Before: l.Raw})
+				out = append(out, engine.FileChange(RulesPath, 0, l.Raw, ""))
 			}
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, engine.Change{Path: RulesPath, Before: "other comments", After: "photonctl's comment header"})
+		out = append(out, engine.FileChange(RulesPath, 0, "other comments", "photonctl's comment header"))
 	}
 	return out
 }

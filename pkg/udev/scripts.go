@@ -76,10 +76,10 @@ func (s *Step) checkScripts(ctx context.Context, env *engine.Env, st *state) (*e
 		newPaths[e.Path] = true
 		st.edits = append(st.edits, fileEdit{f, e})
 		for _, lc := range e.Lines {
-			changes = append(changes, engine.Change{Path: e.Path, Before: lc.Before, After: lc.After})
+			changes = append(changes, engine.FileChange(e.Path, lc.Line, lc.Before, lc.After))
 		}
 		if e.Path != f.Path {
-			changes = append(changes, engine.Change{Path: f.Path, Before: f.Path, After: "renamed to " + e.Path})
+			changes = append(changes, engine.FileChange(f.Path, 0, f.Path, "renamed to "+e.Path))
 		}
 	}
 	if err := s.guardScripts(ctx, env, st, files, renames); err != nil {

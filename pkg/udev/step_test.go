@@ -67,7 +67,7 @@ func TestKeepCentOS7(t *testing.T) {
 	}
 	var plan []string
 	for _, c := range st.Changes {
-		plan = append(plan, c.Path+" | "+c.After)
+		plan = append(plan, c.String()+" | "+c.After)
 	}
 	want := []string{"run: dracut -f | ", "run: udevadm control --reload-rules | "}
 	for _, w := range want {
@@ -181,7 +181,7 @@ func TestScriptsRewrites(t *testing.T) {
 			msg, _, _ := strings.Cut(st.Message, "; left alone:")
 			fmt.Fprintf(&b, "message: %s\n", msg)
 			for _, c := range st.Changes {
-				fmt.Fprintf(&b, "change %s\n  - %s\n  + %s\n", c.Path, c.Before, c.After)
+				fmt.Fprintf(&b, "change %s\n  - %s\n  + %s\n", c, c.Before, c.After)
 			}
 			b.WriteString(configDump(t, h))
 			golden.Assert(t, "testdata/scripts-"+strings.TrimPrefix(fx, "names-")+".golden", []byte(b.String()))
@@ -336,7 +336,7 @@ func TestScriptsELRenameDeviceKeepsHWADDRNames(t *testing.T) {
 		t.Errorf("message %q: want only eth1 renamed", p.Message)
 	}
 	for _, c := range p.Changes {
-		if strings.Contains(c.Path, "eth0") || strings.Contains(c.After, "enp3s0f0") {
+		if strings.Contains(c.String(), "eth0") || strings.Contains(c.After, "enp3s0f0") {
 			t.Errorf("eth0 is pinned by its HWADDR= but the plan changes %v", c)
 		}
 	}

@@ -72,7 +72,7 @@ func TestKeepWithoutInitramfsToolSaysSo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range p.Changes {
-		if c.Path == "run: dracut -f" {
+		if c.String() == "run: dracut -f" {
 			t.Error("plans dracut, which is not installed")
 		}
 	}
