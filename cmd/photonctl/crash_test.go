@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/fixture"
 	"github.com/photonctl/photonctl/pkg/host"
 	"github.com/photonctl/photonctl/pkg/netnstest"
@@ -47,13 +49,22 @@ type crashHost struct {
 	// prepare changes the unpacked fixture: owners, modes, symlinked
 	// config files.
 	prepare func(t *testing.T, root string)
+	// links are the fixture's NICs in the run's network namespace; the
+	// first has the address and the default route.
+	links []crashLink
+	// exit is what an uninterrupted setup exits with.
+	exit int
 }
+
+type crashLink struct{ name, mac, cidr, gw string }
 
 var crashHosts = []crashHost{
 	{
 		name:     "centos7",
+		exit:     ExitReboot,
 		fixtures: []string{"base-centos7-2node", "grub-centos7", "names-centos7-cx4", "hp-mounted"},
-		args:     []string{"setup", "--yes", "--hugepages", "64", "--names", "keep", "--fstack-version", "1.25"},
+		args:     []string{"setup", "--yes", "--hugepages", "64", "--names", "keep", "--fstack", "--fstack-version", "1.25"},
+		links:    []crashLink{{"eth0", "00:02:c9:fa:c3:50", "192.0.2.2/24", "192.0.2.1"}, {"eth1", "00:02:c9:fa:c3:51", "", ""}},
 		prepare: func(t *testing.T, root string) {
 			// An owner and mode setup must keep and rollback restore.
 			must(t, os.Chown(filepath.Join(root, "etc/default/grub"), 1234, 5678))
@@ -66,8 +77,10 @@ var crashHosts = []crashHost{
 	},
 	{
 		name:     "ubuntu2204",
+		exit:     ExitReboot,
 		fixtures: []string{"base-centos7-2node", "names-debian", "grub-ubuntu2204", "hp-mounted"},
-		args:     []string{"setup", "--yes", "--hugepages", "64", "--names", "keep", "--fstack-version", "1.25"},
+		args:     []string{"setup", "--yes", "--hugepages", "64", "--names", "keep", "--fstack", "--fstack-version", "1.25"},
+		links:    []crashLink{{"eth0", "00:10:18:00:00:01", "192.0.2.2/24", "192.0.2.1"}, {"eth1", "00:10:18:00:00:02", "", ""}, {"eth2", "00:10:18:00:00:03", "", ""}},
 		prepare: func(t *testing.T, root string) {
 			// /etc/default/grub an absolute link to the real file.
 			must(t, os.MkdirAll(filepath.Join(root, "srv/config"), 0o755))
@@ -75,6 +88,17 @@ var crashHosts = []crashHost{
 			must(t, os.Symlink("/srv/config/grub", filepath.Join(root, "etc/default/grub")))
 			must(t, os.Chown(filepath.Join(root, "srv/config/grub"), 0, 4))
 		},
+	},
+	{
+		// A host whose kernel arguments already hold: no reboot, exit 0;
+		// the VF boot unit installed and enabled (systemctl enable's
+		// .wants link, which rollback must take away).
+		name:     "x710-vfs",
+		fixtures: []string{"base-centos7-2node", "sriov-x710-vfs", "hp-mounted"},
+		args:     []string{"setup", "--yes", "--hugepages", "64", "--vfs", "4", "--pf", "ens1f0"},
+		links:    []crashLink{{"eno1", "3c:ec:ef:10:22:01", "192.168.2.10/24", "192.168.2.1"}, {"ens1f0", "3c:fd:fe:b8:91:a0", "", ""}},
+		prepare:  func(t *testing.T, root string) {},
+		exit:     0,
 	},
 }
 
@@ -116,8 +140,8 @@ func crashHostTest(t *testing.T, ch crashHost, every int) {
 	root := fresh()
 	before := treeOf(t, root)
 	clean := crashChild(t, ch, root, 0)
-	if clean.Code != ExitReboot {
-		t.Fatalf("the uninterrupted setup exits %d, want %d (reboot)\n%s", clean.Code, ExitReboot, clean.Out)
+	if clean.Code != ch.exit {
+		t.Fatalf("the uninterrupted setup exits %d, want %d\n%s", clean.Code, ch.exit, clean.Out)
 	}
 	after := treeOf(t, root)
 	if len(clean.Ops) < 20 {
@@ -159,7 +183,16 @@ func crashHostTest(t *testing.T, ch crashHost, every int) {
 			t.Errorf("%s: rollback --list exits %d", at, code)
 		}
 
+		st, err := engine.LoadState(mustHost(t, root))
+		if err != nil {
+			t.Errorf("%s: %v", at, err)
+		}
 		next := crashChild(t, ch, root, 0)
+		for _, u := range st.Unfinished {
+			if !regexp.MustCompile(`Finished step .*\b` + u.Step + `\b`).MatchString(next.Out) {
+				t.Errorf("%s: the next run does not say it finished %s:\n%s", at, u.Step, next.Out)
+			}
+		}
 		if next.Code != clean.Code {
 			wrongExit++
 			t.Errorf("%s: the next run exits %d, want %d\n%s", at, next.Code, clean.Code, next.Out)
@@ -179,6 +212,36 @@ func crashHostTest(t *testing.T, ch crashHost, every int) {
 	}
 	t.Logf("%s: %d kill points of %d covered (every %d); torn files %d, backups without manifest %d, wrong exit codes %d, temporary files left %d, rollbacks not byte-exact %d",
 		ch.name, covered, len(clean.Ops), every, torn, orphan, wrongExit, left, notRestored)
+}
+
+func mustHost(t *testing.T, root string) *host.Host {
+	h, err := host.New(root)
+	must(t, err)
+	return h
+}
+
+// Rollback takes setup's lock: beside a running setup it changes nothing and
+// names the setup.
+func TestRollbackWaitsForSetup(t *testing.T) {
+	h := fixture.Host(t, "base-centos7-2node", "hp-mounted")
+	if r := photonctl(t, "--root", h.Root(), "setup", "--hugepages", "4", "--yes"); r.code != 0 {
+		t.Fatalf("setup: %d %s", r.code, r.err)
+	}
+	ms, err := h.Backups()
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("backups %v %v", ms, err)
+	}
+	l, err := engine.Acquire(h, "photonctl setup --hugepages 8 --yes")
+	must(t, err)
+	defer l.Release()
+	before := treeOf(t, h.Root())
+	r := photonctl(t, "--root", h.Root(), "rollback", "--id", ms[0].ID)
+	if r.code != ExitFailure || !strings.Contains(r.err, "photonctl setup --hugepages 8 --yes") || !strings.Contains(r.err, fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("rollback beside a setup: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if d := diffTrees(before, treeOf(t, h.Root())); d != "" {
+		t.Errorf("the refused rollback changed the host:\n%s", d)
+	}
 }
 
 // rollbackAll rolls back every change set, newest first.
@@ -286,7 +349,7 @@ func crashChild(t *testing.T, ch crashHost, root string, killAt int) crashResult
 	args, _ := json.Marshal(append([]string{"--root", root}, ch.args...))
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
 	cmd.Env = append(os.Environ(), "PHOTONCTL_CRASH_CHILD=1", "CRASH_ARGS="+string(args), "CRASH_RESULT="+out,
-		"CRASH_KILL_AT="+strconv.Itoa(killAt), "CRASH_ROOT="+root)
+		"CRASH_KILL_AT="+strconv.Itoa(killAt), "CRASH_ROOT="+root, "CRASH_HOST="+ch.name)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 	log, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -316,23 +379,25 @@ func TestCrashChild(t *testing.T) {
 	var args []string
 	must(t, json.Unmarshal([]byte(os.Getenv("CRASH_ARGS")), &args))
 
-	// The fixture's NICs as links of this namespace, eth0 with the
+	// The fixture's NICs as links of this namespace, the first with the
 	// address and default route f-stack.conf is written for.
 	nl, err := netlink.NewHandle()
 	must(t, err)
-	h, err := host.New(root)
-	must(t, err)
-	for _, n := range []string{"eth0", "eth1", "eth2"} {
-		mac, err := h.ReadString("/sys/class/net/" + n + "/address")
-		if err != nil {
-			continue
+	var links []crashLink
+	for _, ch := range crashHosts {
+		if ch.name == os.Getenv("CRASH_HOST") {
+			links = ch.links
 		}
-		if n == "eth0" {
-			l := netnstest.AddLink(t, nl, n, mac, "192.0.2.2/24")
-			netnstest.DefaultVia(t, nl, l, "192.0.2.1")
-			continue
+	}
+	for _, cl := range links {
+		var cidrs []string
+		if cl.cidr != "" {
+			cidrs = append(cidrs, cl.cidr)
 		}
-		netnstest.AddLink(t, nl, n, mac)
+		l := netnstest.AddLink(t, nl, cl.name, cl.mac, cidrs...)
+		if cl.gw != "" {
+			netnstest.DefaultVia(t, nl, l, cl.gw)
+		}
 	}
 
 	var ops []string

@@ -45,6 +45,9 @@ func printSteps(w io.Writer, r *engine.Report, verbose bool) {
 
 func printSetupResult(w io.Writer, r *engine.Report, verbose bool) {
 	if r.DryRun {
+		if len(r.Finished) > 0 {
+			fmt.Fprintf(w, "An interrupted run left step %s unfinished: the next setup finishes it first.\n", strings.Join(r.Finished, ", "))
+		}
 		fmt.Fprintln(w, "Plan (dry run: nothing was changed):")
 		printSteps(w, r, verbose)
 		if r.RebootRequired {
@@ -54,6 +57,16 @@ func printSetupResult(w io.Writer, r *engine.Report, verbose bool) {
 	}
 	if len(r.Resumed) > 0 {
 		fmt.Fprintf(w, "Resumed after the reboot that %s asked for.\n", strings.Join(r.Resumed, ", "))
+	}
+	if len(r.Finished) > 0 {
+		fmt.Fprintf(w, "Finished step %s, which an interrupted run left unfinished (its commands run again, its reboot recorded).\n", strings.Join(r.Finished, ", "))
+	}
+	if len(r.Removed) > 0 {
+		fmt.Fprintf(w, "Removed %d temporary file(s) an interrupted run left", len(r.Removed))
+		if verbose {
+			fmt.Fprintf(w, ": %s", strings.Join(r.Removed, ", "))
+		}
+		fmt.Fprintln(w, ".")
 	}
 	fmt.Fprintln(w, "Result:")
 	for _, s := range r.Steps {

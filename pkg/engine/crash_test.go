@@ -76,7 +76,7 @@ func TestUnfinishedStepIsFinishedByNextRun(t *testing.T) {
 		t.Fatalf("first run: %v %+v", err, rep)
 	}
 	st, err := engine.LoadState(h)
-	if err != nil || st.Unfinished == nil || st.Unfinished.Step != "names" || !st.Unfinished.Reboot {
+	if err != nil || len(st.Unfinished) != 1 || st.Unfinished[0].Step != "names" || !st.Unfinished[0].Reboot {
 		t.Fatalf("state after the interrupted step: %+v %v", st, err)
 	}
 	// A dry run says a reboot is ahead and what waits.
@@ -97,7 +97,7 @@ func TestUnfinishedStepIsFinishedByNextRun(t *testing.T) {
 		t.Errorf("the file held, so the step is ok: %s", statuses(rep))
 	}
 	st, _ = engine.LoadState(h)
-	if st.Unfinished != nil || strings.Join(st.PendingReboot, ",") != "names" {
+	if len(st.Unfinished) != 0 || strings.Join(st.PendingReboot, ",") != "names" {
 		t.Errorf("state after finishing: %+v", st)
 	}
 }

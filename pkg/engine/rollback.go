@@ -35,9 +35,15 @@ func Rollback(ctx context.Context, env *Env, id, who string) (*host.RollbackResu
 	if err != nil {
 		return res, err
 	}
-	if st.Unfinished != nil && st.Unfinished.BackupID == id {
-		st.Unfinished = nil
-		if len(st.PendingReboot) == 0 {
+	var keep []*Unfinished
+	for _, u := range st.Unfinished {
+		if u.BackupID != id {
+			keep = append(keep, u)
+		}
+	}
+	if len(keep) != len(st.Unfinished) {
+		st.Unfinished = keep
+		if len(st.PendingReboot) == 0 && len(keep) == 0 {
 			err = removeState(env.Host)
 		} else {
 			err = saveState(env.Host, st)

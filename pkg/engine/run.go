@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -138,8 +139,8 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 		rep.Resumed = state.PendingReboot
 	}
 	pendingBefore := len(state.PendingReboot) > 0 && !state.Rebooted(env.Host)
-	if u := state.Unfinished; u != nil {
-		rep.Finished = []string{u.Step}
+	for _, u := range state.Unfinished {
+		rep.Finished = append(rep.Finished, u.Step)
 	}
 
 	env.KernelArgs = KernelArgs{}
@@ -157,7 +158,7 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 
 	// Plan everything first: a Check error means nothing is applied.
 	plans := make([]*Plan, len(selected))
-	rebootAhead := pendingBefore || state.Unfinished != nil && state.Unfinished.Reboot
+	rebootAhead := pendingBefore || state.owesReboot()
 	for i, s := range selected {
 		p, err := s.Check(ctx, env)
 		if err != nil {
@@ -235,12 +236,23 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 	if pendingBefore {
 		pending = append(pending, state.PendingReboot...)
 	}
-	// save writes the state: the pending reboots, and the step in progress.
-	save := func(u *Unfinished) error {
-		if len(pending) == 0 && u == nil {
+	// owing is every step in progress or left unfinished, by name: an
+	// interrupted run's, and this run's.
+	owing := map[string]*Unfinished{}
+	for _, u := range state.Unfinished {
+		owing[u.Step] = u
+	}
+	// save writes the state: the pending reboots, and the steps that owe.
+	save := func() error {
+		var us []*Unfinished
+		for _, u := range owing {
+			us = append(us, u)
+		}
+		sort.Slice(us, func(i, j int) bool { return stepIndex(us[i].Step) < stepIndex(us[j].Step) })
+		if len(pending) == 0 && len(us) == 0 {
 			return removeState(h)
 		}
-		s := State{PendingReboot: pending, Unfinished: u}
+		s := State{PendingReboot: pending, Unfinished: us}
 		if len(pending) > 0 {
 			s.BootID = bootID
 		}
@@ -249,23 +261,33 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 		}
 		return nil
 	}
-	rep.Finished = nil
-	if u := state.Unfinished; u != nil {
+	// finishOwed does what an unfinished step owes, once its files hold.
+	finishOwed := func(u *Unfinished) error {
 		if err := finish(ctx, env, u); err != nil {
-			return nil, err
+			return err
 		}
 		if u.Reboot {
 			pending = appendOnce(pending, u.Step)
 			rebootNow = true
 		}
-		if err := save(nil); err != nil {
-			return nil, err
+		delete(owing, u.Step)
+		rep.Finished = append(rep.Finished, u.Step)
+		return save()
+	}
+	rep.Finished = nil
+	// A step this run does not select is finished first, as well as can be.
+	for _, u := range state.Unfinished {
+		in := false
+		for _, s := range selected {
+			in = in || s.Name() == u.Step
 		}
-		rep.Finished = []string{u.Step}
+		if !in {
+			if err := finishOwed(u); err != nil {
+				return nil, err
+			}
+		}
 	}
 	failed := false
-	// left is a step that failed half way: its owed work stays recorded.
-	var left *Unfinished
 	for i, s := range selected {
 		sr := &rep.Steps[i]
 		if sr.Status == StatusSkipped && plans[i].Skip != "" {
@@ -290,7 +312,16 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 			sr.Status, sr.Message = StatusSkipped, p.Skip
 			continue
 		}
+		prev := owing[s.Name()]
 		if p.Done() {
+			// An interrupted run wrote this step's files: what it owes
+			// besides (the initramfs, the reboot) is done now.
+			if prev != nil {
+				if err := finishOwed(prev); err != nil {
+					sr.Status, sr.Message, failed = StatusFailed, err.Error(), true
+					continue
+				}
+			}
 			sr.Status = StatusOK
 			if p.RebootPending {
 				sr.Status, rebootNow = StatusReboot, true
@@ -306,7 +337,12 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 			owed.Reboot = owed.Reboot || p.RebootPending
 		}
 		u := &Unfinished{Step: s.Name(), BackupID: env.Txn.ID(), Since: time.Now().UTC(), Owed: owed}
-		if err := save(u); err != nil {
+		if prev != nil {
+			// What the interrupted run owed is owed still.
+			u.Reboot = u.Reboot || prev.Reboot
+		}
+		owing[s.Name()] = u
+		if err := save(); err != nil {
 			sr.Status, sr.Message, failed = StatusFailed, err.Error()+"; nothing of this step was applied", true
 			continue
 		}
@@ -314,7 +350,6 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 		// run stopped anywhere in the step undoes and regenerates.
 		if err := owe(env.Txn, owed); err != nil {
 			sr.Status, sr.Message, failed = StatusFailed, err.Error()+"; nothing of this step was applied", true
-			left = u
 			continue
 		}
 		env.Progressf("%s: applying %d change(s)", s.Name(), len(p.Changes))
@@ -322,21 +357,30 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 		reboot, err := s.Apply(ctx, env, p)
 		if err != nil {
 			sr.Status, sr.Message, failed = StatusFailed, err.Error(), true
-			if env.Txn.Count() > before {
-				// The state keeps what the step owes: the next run
-				// finishes it.
-				left = u
-			} else if serr := save(nil); serr != nil {
-				// Nothing changed: nothing is owed.
-				sr.Message += "; " + serr.Error()
+			if env.Txn.Count() == before {
+				// Nothing changed: nothing more is owed than before.
+				if prev != nil {
+					owing[s.Name()] = prev
+				} else {
+					delete(owing, s.Name())
+				}
+				if serr := save(); serr != nil {
+					sr.Message += "; " + serr.Error()
+				}
 			}
+			// Else the state keeps what the step owes: the next run
+			// finishes it.
 			continue
 		}
-		if reboot || p.RebootPending {
+		if reboot || p.RebootPending || u.Reboot && prev != nil {
 			rebootNow = true
 			pending = appendOnce(pending, s.Name())
 		}
-		if err := save(nil); err != nil {
+		delete(owing, s.Name())
+		if prev != nil {
+			rep.Finished = append(rep.Finished, s.Name())
+		}
+		if err := save(); err != nil {
 			sr.Status, sr.Message, failed = StatusFailed, err.Error(), true
 			continue
 		}
@@ -356,7 +400,7 @@ func Run(ctx context.Context, env *Env, all, selected []Step, opt Options) (*Rep
 		rep.BackupID = env.Txn.ID()
 	}
 	rep.RebootRequired = rebootNow
-	if err := save(left); err != nil && !failed {
+	if err := save(); err != nil && !failed {
 		return rep, err
 	}
 	if !failed {

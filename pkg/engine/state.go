@@ -22,11 +22,11 @@ type State struct {
 	BootID string `json:"boot_id,omitempty"`
 	// PendingReboot lists the steps whose changes wait for a reboot.
 	PendingReboot []string `json:"pending_reboot,omitempty"`
-	// Unfinished is the step that was being applied, written before it
+	// Unfinished lists the steps being applied, each written before it
 	// changes anything and cleared once it is done: found by the next run,
-	// it says the step was interrupted and what it still owes.
-	Unfinished *Unfinished `json:"unfinished,omitempty"`
-	Updated    time.Time   `json:"updated"`
+	// one says the step was interrupted and what it still owes.
+	Unfinished []*Unfinished `json:"unfinished,omitempty"`
+	Updated    time.Time     `json:"updated"`
 }
 
 // Owed is what applying a step leaves to do besides its files: a reboot,
@@ -88,6 +88,16 @@ func (s State) Rebooted(h *host.Host) bool {
 	}
 	now := BootID(h)
 	return s.BootID != "" && now != "" && now != s.BootID
+}
+
+// Owes reports whether any unfinished step owes a reboot.
+func (s State) owesReboot() bool {
+	for _, u := range s.Unfinished {
+		if u.Reboot {
+			return true
+		}
+	}
+	return false
 }
 
 // removeState removes the state file: nothing is pending.

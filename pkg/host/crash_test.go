@@ -42,7 +42,7 @@ func TestWriteThroughLinkKeepsTheLink(t *testing.T) {
 // A removed link comes back as a link; a link a command made goes away.
 func TestRollbackPutsLinksBack(t *testing.T) {
 	h := newHost(t)
-	os.MkdirAll(h.Path("/etc/systemd/system/multi-user.target.wants"), 0o755)
+	os.MkdirAll(h.Path("/etc/systemd/system"), 0o755)
 	os.Symlink("../x.service", h.Path("/etc/systemd/system/old.link"))
 	tx := h.Begin("", "test")
 	if _, err := tx.Remove("/etc/systemd/system/old.link"); err != nil {
@@ -55,7 +55,9 @@ func TestRollbackPutsLinksBack(t *testing.T) {
 	if err := tx.Command([]string{"systemctl", "enable", "y.service"}, []string{"systemctl", "disable", "y.service"}, false); err != nil {
 		t.Fatal(err)
 	}
-	os.Symlink("/etc/systemd/system/y.service", h.Path(wants)) // what systemctl enable does
+	// What systemctl enable does: the folder, then the link.
+	os.MkdirAll(h.Path("/etc/systemd/system/multi-user.target.wants"), 0o755)
+	os.Symlink("/etc/systemd/system/y.service", h.Path(wants))
 	var ran []string
 	res, err := h.RollbackWith(context.Background(), tx.ID(), RollbackOptions{Run: func(_ context.Context, argv ...string) error {
 		ran = append(ran, strings.Join(argv, " "))
@@ -69,6 +71,9 @@ func TestRollbackPutsLinksBack(t *testing.T) {
 	}
 	if _, err := os.Lstat(h.Path(wants)); !os.IsNotExist(err) {
 		t.Errorf("the .wants link is still there (%v)", err)
+	}
+	if _, err := os.Lstat(h.Path("/etc/systemd/system/multi-user.target.wants")); !os.IsNotExist(err) {
+		t.Errorf("the .wants folder systemctl made is still there (%v)", err)
 	}
 	if strings.Join(ran, ";") != "systemctl disable y.service" || len(res.NotDone) != 0 {
 		t.Errorf("ran %q, not done %q", ran, res.NotDone)

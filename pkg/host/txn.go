@@ -164,14 +164,17 @@ func (t *Txn) WriteFile(p string, data []byte, perm fs.FileMode) (changed bool, 
 // MkdirAll creates folder p and its missing parents, recording each one it
 // creates, so that Rollback removes them again.
 func (t *Txn) MkdirAll(p string, perm fs.FileMode) error {
-	return t.h.mkdirAll(p, perm, func(d string) error {
-		for _, e := range t.manifest.Entries {
-			if e.Path == d {
-				return nil
-			}
+	return t.h.mkdirAll(p, perm, t.recordDir)
+}
+
+// recordDir records folder d as created (once).
+func (t *Txn) recordDir(d string) error {
+	for _, e := range t.manifest.Entries {
+		if e.Path == d {
+			return nil
 		}
-		return t.record(Entry{Path: d, Kind: KindDir, Mode: perm})
-	})
+	}
+	return t.record(Entry{Path: d, Kind: KindDir, Mode: 0o755})
 }
 
 // Remove deletes host file p (a link: the link itself) after backing it up.
@@ -216,6 +219,21 @@ func (t *Txn) KeepLink(p string) error {
 	for _, e := range t.manifest.Entries {
 		if e.Path == p {
 			return nil
+		}
+	}
+	// The folders a command would create for the link (systemctl enable
+	// makes multi-user.target.wants) are recorded as created: rollback
+	// removes them when empty.
+	var missing []string
+	for d := filepath.Dir(p); d != "/"; d = filepath.Dir(d) {
+		if _, err := t.h.lstatIn(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := t.recordDir(missing[i]); err != nil {
+			return err
 		}
 	}
 	e := Entry{Path: p, Kind: KindLink, UID: -1, GID: -1}
