@@ -156,3 +156,25 @@ func TestManifestComesFirstAndSweepRemovesDebris(t *testing.T) {
 		os.RemoveAll(h.Path(StateDir))
 	}
 }
+
+// Glob lists folders inside the root: a folder link out of it lists
+// nothing of this machine's.
+func TestGlobStaysInTheRoot(t *testing.T) {
+	h := newHost(t)
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "address"), []byte("00:11:22:33:44:55\n"), 0o644)
+	os.MkdirAll(h.Path("/sys/class/net"), 0o755)
+	os.Symlink(outside, h.Path("/sys/class/net/eth0"))
+	if m, err := h.Glob("/sys/class/net/*/address"); err != nil || len(m) != 0 {
+		t.Errorf("Glob through a link out of the root: %q %v", m, err)
+	}
+	// A link inside the root is followed, the names kept as asked.
+	os.Remove(h.Path("/sys/class/net/eth0"))
+	os.MkdirAll(h.Path("/sys/devices/pci0000:00/0000:03:00.0/net/eth0"), 0o755)
+	os.WriteFile(h.Path("/sys/devices/pci0000:00/0000:03:00.0/net/eth0/address"), []byte("00:11:22:33:44:55\n"), 0o644)
+	os.Symlink("/sys/devices/pci0000:00/0000:03:00.0/net/eth0", h.Path("/sys/class/net/eth0"))
+	m, err := h.Glob("/sys/class/net/*/address")
+	if err != nil || len(m) != 1 || m[0] != "/sys/class/net/eth0/address" {
+		t.Errorf("Glob inside the root: %q %v", m, err)
+	}
+}

@@ -187,15 +187,45 @@ func (h *Host) Exists(p string) bool {
 	return err == nil
 }
 
-// Glob matches a host path pattern and returns host paths ("/sys/...").
+// Glob matches a host path pattern and returns host paths ("/sys/..."). It
+// lists folders as the readers do, every link resolved inside the root, so a
+// link on the way never lists this machine's own folders.
 func (h *Host) Glob(pattern string) ([]string, error) {
-	m, err := filepath.Glob(h.Path(pattern))
-	if err != nil {
+	pattern = filepath.Clean("/" + pattern)
+	if h.root == "/" {
+		return filepath.Glob(pattern)
+	}
+	if _, err := filepath.Match(pattern, ""); err != nil {
 		return nil, err
 	}
-	out := make([]string, len(m))
-	for i, p := range m {
-		out[i] = h.Rel(p)
+	cur := []string{"/"}
+	for _, part := range strings.Split(strings.TrimPrefix(pattern, "/"), "/") {
+		if part == "" {
+			continue
+		}
+		var next []string
+		for _, c := range cur {
+			if !strings.ContainsAny(part, `*?[\`) {
+				next = append(next, filepath.Join(c, part))
+				continue
+			}
+			ents, err := h.ReadDir(c)
+			if err != nil {
+				continue
+			}
+			for _, e := range ents {
+				if ok, _ := filepath.Match(part, e.Name()); ok {
+					next = append(next, filepath.Join(c, e.Name()))
+				}
+			}
+		}
+		cur = next
+	}
+	var out []string
+	for _, c := range cur {
+		if _, err := os.Lstat(h.Path(c)); err == nil {
+			out = append(out, c)
+		}
 	}
 	return out, nil
 }
