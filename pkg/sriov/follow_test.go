@@ -62,10 +62,10 @@ func TestUnitFollowsTheCard(t *testing.T) {
 			t.Errorf("%s = %q, want %q", p, got, want)
 		}
 	}
-	// No NIC with that MAC: the unit fails, saying so.
-	u.MAC = "02:00:00:00:00:01"
+	// No NIC with that MAC: the unit waits its bound, then fails, saying so.
+	u.MAC, u.Wait = "02:00:00:00:00:01", 1
 	out, err = exec.Command("/bin/sh", "-c", unitScript(t, u.Render(), h.Root())).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "photonctl: no NIC with MAC 02:00:00:00:00:01") {
+	if err == nil || !strings.Contains(string(out), "photonctl: no NIC with MAC 02:00:00:00:00:01 after 1 s") {
 		t.Errorf("no such NIC: %v %s", err, out)
 	}
 }

@@ -37,6 +37,9 @@ type Unit struct {
 	MAC string
 	// VFIOIndex are the indexes of the VFs in VFIO, for the MAC form.
 	VFIOIndex []int
+	// Wait bounds, in seconds, the MAC form's wait for the PF's netdev at
+	// boot; DriverWait when 0.
+	Wait int
 }
 
 // unitHeader starts every unit: what doctor reads back.
@@ -138,6 +141,10 @@ RemainAfterExit=yes
 // writes 0 then N there, applies the VF settings to its netdev, and binds
 // the VFs asked for to vfio-pci through its virtfnN links.
 func (u Unit) renderByMAC() []byte {
+	wait := u.Wait
+	if wait <= 0 {
+		wait = DriverWait
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s pf=%s mac=%s vfs=%d\n", unitHeader, u.PF, u.MAC, u.VFs)
 	fmt.Fprintf(&b, `# Installed by photonctl setup: recreates at boot the SR-IOV VFs of the NIC
@@ -146,7 +153,7 @@ func (u Unit) renderByMAC() []byte {
 [Unit]
 Description=photonctl: create %d SR-IOV VFs on the NIC %s
 DefaultDependencies=no
-After=systemd-modules-load.service systemd-udev-settle.service
+After=systemd-modules-load.service systemd-udev-trigger.service
 Wants=network-pre.target
 Before=network-pre.target shutdown.target
 Conflicts=shutdown.target
@@ -159,9 +166,11 @@ RemainAfterExit=yes
 		b.WriteString("ExecStartPre=/sbin/modprobe vfio-pci\n")
 	}
 	lines := []string{
-		"pf=",
-		"for n in /sys/class/net/*; do if [ -e $$n/device/sriov_numvfs ] && [ \"$$(cat $$n/address)\" = " + u.MAC + " ]; then pf=$$(readlink -f $$n/device); fi; done",
-		"if [ -z \"$$pf\" ]; then echo \"photonctl: no NIC with MAC " + u.MAC + "\" >&2; exit 1; fi",
+		// udev binds the PF's driver while this runs: wait (up to wait
+		// seconds) for its netdev, which the driver makes.
+		"pf=; i=0",
+		fmt.Sprintf("while [ -z \"$$pf\" ] && [ $$i -le %d ]; do for n in /sys/class/net/*; do if [ -e $$n/device/sriov_numvfs ] && [ \"$$(cat $$n/address)\" = %s ]; then pf=$$(readlink -f $$n/device); fi; done; if [ -z \"$$pf\" ]; then sleep 0.1; fi; i=$$((i+1)); done", wait*10, u.MAC),
+		fmt.Sprintf("if [ -z \"$$pf\" ]; then echo \"photonctl: no NIC with MAC %s after %d s\" >&2; exit 1; fi", u.MAC, wait),
 		"echo 0 > $$pf/sriov_numvfs || exit 1",
 		fmt.Sprintf("echo %d > $$pf/sriov_numvfs || exit 1", u.VFs),
 	}
