@@ -562,7 +562,7 @@ func TestRoleFlowOnFixtureHosts(t *testing.T) {
 	// grubplan: the plans, and nothing changed.
 	goodBefore := fixture.Snapshot(t, good.root)
 	grubBefore := fixture.Snapshot(t, grubplan.root)
-	r, err = p.Run(10*time.Minute, append(noReboot, "--limit", "good,grubplan", "--check", "-e", "photonctl_hugepages=16")...)
+	r, err = p.Run(10*time.Minute, append(noReboot, "--limit", "good,grubplan", "--check", "--diff", "-e", "photonctl_hugepages=16")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,6 +575,7 @@ func TestRoleFlowOnFixtureHosts(t *testing.T) {
 		"grub: planned: Debian BIOS (update-grub)",
 		`file /etc/default/grub:10: GRUB_CMDLINE_LINUX=\"\" -> GRUB_CMDLINE_LINUX=\"intel_iommu=on iommu=pt\"; command update-grub"`,
 		"This plan needs a reboot",
+		"\n-hugepages: 8\n+hugepages: 16\n", // --diff: the spec file
 	} {
 		if !strings.Contains(r.Output, want) {
 			t.Errorf("run 3 (check): the plan lacks %q", want)
