@@ -319,9 +319,12 @@ type fixtureHost struct {
 	root, calls, command, config string
 }
 
-func newFixtureHost(t *testing.T, dir, name, bin string) fixtureHost {
+func newFixtureHost(t *testing.T, dir, name, bin string, layers ...string) fixtureHost {
 	t.Helper()
-	h := fixture.Host(t, "base-centos7-2node", "hp-mounted", "q35-igb")
+	if len(layers) == 0 {
+		layers = []string{"base-centos7-2node", "hp-mounted", "q35-igb"}
+	}
+	h := fixture.Host(t, layers...)
 	fh := fixtureHost{
 		root:    h.Root(),
 		calls:   filepath.Join(dir, name+".calls"),
@@ -369,10 +372,11 @@ func (fh fixtureHost) setupCalls(t *testing.T) (real, dry []string) {
 
 // The role's flow through ansible-playbook, one play over four fixture hosts:
 //   - good: converges (hugepages), doctor passes; the second run changes
-//     nothing and does not even re-validate the spec; check mode with another
-//     page count shows the plan and changes nothing.
+//     nothing; check mode with another page count shows the plan and
+//     changes nothing (grubplan: a plan with a file and a command).
 //   - impossible: 8 VFs on the igb's 7: photonctl's message fails the host
-//     before the spec is written or setup runs; its host tree is untouched.
+//     before anything changes (changed=0, no spec, no folder for it, no
+//     setup run); its host tree is untouched.
 //   - locked: another setup holds the host's lock, so setup exits 1: the
 //     host fails with photonctl's message and is not rebooted.
 //   - rebootloop: a reboot photonctl still waits for (exit 3) with no
@@ -395,6 +399,15 @@ func TestRoleFlowOnFixtureHosts(t *testing.T) {
 	locked := newFixtureHost(t, dir, "locked", bin)
 	rebootloop := newFixtureHost(t, dir, "rebootloop", bin)
 	doctorfail := newFixtureHost(t, dir, "doctorfail", bin)
+	// grubplan is only planned for (check mode, run 3): a Debian 12 host
+	// whose update-grub exists to be found, never run.
+	grubplan := newFixtureHost(t, dir, "grubplan", bin, "grub-debian12")
+	if err := os.MkdirAll(filepath.Join(grubplan.root, "usr/sbin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(grubplan.root, "usr/sbin/update-grub"), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	// Another setup holds locked's lock for the whole test.
 	lockPath := filepath.Join(locked.root, "var/lib/photonctl/setup.lock")
@@ -437,13 +450,17 @@ func TestRoleFlowOnFixtureHosts(t *testing.T) {
 			"photonctl_doctor_only":   []string{"kernel", "dpdk"},
 			"photonctl_doctor_ignore": map[string]string{"dpdk-version": "DPDK comes with the application's role"},
 		}),
+		"grubplan": grubplan.vars(map[string]any{
+			"photonctl_only": []string{"grub"}, "photonctl_iommu_args": []string{"intel_iommu=on", "iommu=pt"},
+			"photonctl_doctor": false,
+		}),
 	})
 	// No reboot, whatever happens: this is the machine the test runs on.
 	noReboot := []string{"-e", "photonctl_max_reboots=0", "-e", "test_facts_dir=" + factsDir}
 	impossibleBefore := fixture.Snapshot(t, impossible.root)
 
-	// Run 1.
-	r, err := p.Run(10*time.Minute, noReboot...)
+	// Run 1 (grubplan is for check mode only).
+	r, err := p.Run(10*time.Minute, append(noReboot, "--limit", "all:!grubplan")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,6 +529,12 @@ func TestRoleFlowOnFixtureHosts(t *testing.T) {
 	if real, _ := impossible.setupCalls(t); len(real) > 0 {
 		t.Errorf("run 1: photonctl setup ran on impossible: %q", real)
 	}
+	if c := r.Recap["impossible"].Changed; c != 0 {
+		t.Errorf("run 1: impossible has changed=%d, want 0: it fails before anything changes", c)
+	}
+	if _, err := os.Stat(filepath.Dir(impossible.config)); !os.IsNotExist(err) {
+		t.Errorf("run 1: the folder of impossible's spec was made (%v)", err)
+	}
 	if after := fixture.Snapshot(t, impossible.root); after != impossibleBefore {
 		t.Errorf("run 1: impossible's host changed:\n%s", fixture.Diff(impossibleBefore, after))
 	}
@@ -525,8 +548,7 @@ func TestRoleFlowOnFixtureHosts(t *testing.T) {
 		t.Errorf("run 1: the ignored check is not shown with its reason")
 	}
 
-	// Run 2: nothing left to change on good; its spec is not even checked again.
-	_, dry1 := good.setupCalls(t)
+	// Run 2: nothing left to change on good.
 	r, err = p.Run(10*time.Minute, append(noReboot, "--limit", "good")...)
 	if err != nil {
 		t.Fatal(err)
@@ -535,25 +557,38 @@ func TestRoleFlowOnFixtureHosts(t *testing.T) {
 	if r.Exit != 0 || r.Recap["good"].Changed != 0 || r.Recap["good"].Failed != 0 {
 		t.Errorf("run 2: exit %d, good %+v: want exit 0, changed=0", r.Exit, r.Recap["good"])
 	}
-	if _, dry2 := good.setupCalls(t); len(dry2) != len(dry1) {
-		t.Errorf("run 2: the unchanged spec was validated again: %q", dry2[len(dry1):])
-	}
 
-	// Run 3, check mode with another page count: the plan, and nothing changed.
+	// Run 3, check mode with another page count on good, and grub's plan on
+	// grubplan: the plans, and nothing changed.
 	goodBefore := fixture.Snapshot(t, good.root)
-	r, err = p.Run(10*time.Minute, append(noReboot, "--limit", "good", "--check", "-e", "photonctl_hugepages=16")...)
+	grubBefore := fixture.Snapshot(t, grubplan.root)
+	r, err = p.Run(10*time.Minute, append(noReboot, "--limit", "good,grubplan", "--check", "--diff", "-e", "photonctl_hugepages=16")...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("run 3 (check):\n%s", r.Output)
-	if r.Exit != 0 || r.Recap["good"].Changed == 0 {
-		t.Errorf("run 3 (check): exit %d, good %+v: want exit 0 and changes shown", r.Exit, r.Recap["good"])
+	if r.Exit != 0 || r.Recap["good"].Changed == 0 || r.Recap["grubplan"].Changed == 0 {
+		t.Errorf("run 3 (check): exit %d, good %+v, grubplan %+v: want exit 0 and changes shown", r.Exit, r.Recap["good"], r.Recap["grubplan"])
 	}
-	if !strings.Contains(r.Output, "hugepages: planned: 8 × 2M pages reserved in all, want 16") {
-		t.Errorf("run 3 (check): the plan is not shown")
+	for _, want := range []string{
+		"hugepages: planned: 8 × 2M pages reserved in all, want 16; sysfs /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages: 8 -> 16",
+		"grub: planned: Debian BIOS (update-grub)",
+		`file /etc/default/grub:10: GRUB_CMDLINE_LINUX=\"\" -> GRUB_CMDLINE_LINUX=\"intel_iommu=on iommu=pt\"; command update-grub"`,
+		"This plan needs a reboot",
+		"\n-hugepages: 8\n+hugepages: 16\n", // --diff: the spec file
+	} {
+		if !strings.Contains(r.Output, want) {
+			t.Errorf("run 3 (check): the plan lacks %q", want)
+		}
 	}
 	if after := fixture.Snapshot(t, good.root); after != goodBefore {
 		t.Errorf("run 3 (check): good's host changed:\n%s", fixture.Diff(goodBefore, after))
+	}
+	if after := fixture.Snapshot(t, grubplan.root); after != grubBefore {
+		t.Errorf("run 3 (check): grubplan's host changed:\n%s", fixture.Diff(grubBefore, after))
+	}
+	if _, err := os.Stat(grubplan.config); !os.IsNotExist(err) {
+		t.Errorf("run 3 (check): grubplan's spec %s was written (%v)", grubplan.config, err)
 	}
 	if b, _ := os.ReadFile(good.config); !bytes.Equal(b, goodSpec) {
 		t.Errorf("run 3 (check): %s changed:\n%s", good.config, b)

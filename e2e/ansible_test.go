@@ -221,8 +221,8 @@ func goodConverged(r *PlayResult, reboots int) error {
 // impossibleRejected checks impossible failed with photonctl's message and
 // its spec file was never written.
 func impossibleRejected(v *vm, r *PlayResult) error {
-	if rc := r.Recap["impossible"]; rc.Failed != 1 {
-		return fmt.Errorf("impossible's recap %+v, want failed=1", rc)
+	if rc := r.Recap["impossible"]; rc.Failed != 1 || rc.Changed != 0 {
+		return fmt.Errorf("impossible's recap %+v, want failed=1 changed=0", rc)
 	}
 	if r.Exit != 2 {
 		return fmt.Errorf("ansible-playbook exit %d, want 2 (impossible fails)", r.Exit)

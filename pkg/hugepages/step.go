@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
 	"time"
 
@@ -179,6 +180,13 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 		old, err := h.ReadFile(SysctlFile)
 		if err != nil && !host.IsNotExist(err) {
 			return nil, fmt.Errorf("reading %s: %w", SysctlFile, err)
+		}
+		// A file systemd-sysctl reads after ours would undo it at boot.
+		if v, where, found, err := SysctlAfter(h, path.Base(SysctlFile), "vm.nr_hugepages"); err != nil {
+			return nil, err
+		} else if found && v != strconv.FormatInt(w.pages, 10) {
+			return nil, fmt.Errorf("%s sets vm.nr_hugepages = %s, and systemd-sysctl reads it after %s, so at boot the reservation would be %s, not %d: "+
+				"remove that line (or set it to %d) and run setup again", where, v, SysctlFile, v, w.pages, w.pages)
 		}
 		if !bytes.Equal(old, data) {
 			p.persist = data

@@ -58,11 +58,37 @@ func ParseSysctl(b []byte) []SysctlSetting {
 // those files is it (Debian's and EL's 99-sysctl.conf link). where names
 // the file and line; found is false when nothing sets key.
 func BootSysctl(h *host.Host, key string) (value, where string, found bool, err error) {
+	order, err := sysctlOrder(h)
+	if err != nil {
+		return "", "", false, err
+	}
+	return lastSetting(h, order, key)
+}
+
+// SysctlAfter is the last setting of key in the files systemd-sysctl reads
+// after the one named name (a base name in /etc/sysctl.d): what overrides
+// it at boot.
+func SysctlAfter(h *host.Host, name, key string) (value, where string, found bool, err error) {
+	order, err := sysctlOrder(h)
+	if err != nil {
+		return "", "", false, err
+	}
+	var after []string
+	for _, f := range order {
+		if f == "/etc/sysctl.conf" || path.Base(f) > name {
+			after = append(after, f)
+		}
+	}
+	return lastSetting(h, after, key)
+}
+
+// sysctlOrder lists the files systemd-sysctl reads, in its order.
+func sysctlOrder(h *host.Host) ([]string, error) {
 	chosen := map[string]string{}
 	for _, d := range SysctlDirs {
 		files, err := h.Glob(d + "/*.conf")
 		if err != nil {
-			return "", "", false, err
+			return nil, err
 		}
 		for _, f := range files {
 			if _, ok := chosen[path.Base(f)]; !ok {
@@ -93,6 +119,11 @@ func BootSysctl(h *host.Host, key string) (value, where string, found bool, err 
 	if !sawEtc && h.Exists("/etc/sysctl.conf") {
 		order = append(order, "/etc/sysctl.conf")
 	}
+	return order, nil
+}
+
+// lastSetting reads key's last setting in the files, in order.
+func lastSetting(h *host.Host, order []string, key string) (value, where string, found bool, err error) {
 	for _, f := range order {
 		b, err := h.ReadFile(f)
 		if err != nil {

@@ -1,6 +1,7 @@
 package hugepages
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,4 +93,25 @@ func FuzzParseSysctl(f *testing.F) {
 			}
 		}
 	})
+}
+
+// setup refuses, before changing anything, a reservation that a sysctl
+// file read after its own would undo at boot.
+func TestStepRefusesAnOverriddenSysctl(t *testing.T) {
+	h := fixture.Host(t, "base-centos7-2node", "hp-mounted")
+	if err := os.WriteFile(h.Path("/etc/sysctl.conf"), []byte("vm.nr_hugepages = 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := envFor(t, h, func(s *spec.Spec) { s.Hugepages = 8 })
+	_, err := NewStep().Check(context.Background(), env)
+	if err == nil || !strings.Contains(err.Error(), "/etc/sysctl.conf line 1 sets vm.nr_hugepages = 0, and systemd-sysctl reads it after "+SysctlFile) {
+		t.Fatalf("Check = %v", err)
+	}
+	// A later file that agrees is fine.
+	if err := os.WriteFile(h.Path("/etc/sysctl.conf"), []byte("vm.nr_hugepages = 8\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewStep().Check(context.Background(), env); err != nil {
+		t.Fatal(err)
+	}
 }

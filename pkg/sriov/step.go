@@ -98,6 +98,7 @@ func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error)
 			return nil, err
 		}
 		top.Changes = append(top.Changes, ep.Changes...)
+		top.Tools = append(top.Tools, ep.Tools...)
 		msgs = append(msgs, ep.Message)
 		plans = append(plans, ep.Data.(*plan))
 		if d := ep.Data.(*plan); d.Blocked != nil && top.Blocked == nil {
@@ -346,6 +347,8 @@ func planUnit(env *engine.Env, d *plan, vfs []VF, ep *engine.Plan) error {
 	if !enabled {
 		d.Enable = true
 		ep.Changes = append(ep.Changes, engine.UnitChange(name, []string{"systemctl", "enable", name}, "disabled", "enabled"))
+	} else if d.Write && env.Host.IsLive() {
+		ep.Tools = append(ep.Tools, "systemctl") // daemon-reload after the rewrite
 	}
 	return nil
 }
