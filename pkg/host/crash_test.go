@@ -178,3 +178,32 @@ func TestGlobStaysInTheRoot(t *testing.T) {
 		t.Errorf("Glob inside the root: %q %v", m, err)
 	}
 }
+
+// A backup folder an older photonctl left without its manifest (it copied
+// the file first) gets a manifest back: listed, and rollback restores it.
+func TestSweepRecoversAManifestlessBackup(t *testing.T) {
+	h := newHost(t)
+	os.MkdirAll(h.Path("/etc/default"), 0o755)
+	os.WriteFile(h.Path("/etc/default/grub"), []byte("new\n"), 0o644)
+	dir := h.Path(BackupsDir + "/20261201T000000.000000Z/files/etc/default")
+	os.MkdirAll(dir, 0o700)
+	os.WriteFile(filepath.Join(dir, "grub"), []byte("old\n"), 0o640)
+	os.WriteFile(filepath.Join(dir, ".grub.photonctl-123"), []byte("ol"), 0o600)
+	if _, err := h.Sweep(); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := h.Backups()
+	if err != nil || len(ms) != 1 || len(ms[0].Entries) != 1 || ms[0].Entries[0].Path != "/etc/default/grub" {
+		t.Fatalf("backups after sweep: %+v %v", ms, err)
+	}
+	if _, err := h.Rollback(ms[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(h.Path("/etc/default/grub"))
+	if b, _ := h.ReadFile("/etc/default/grub"); string(b) != "old\n" || st.Mode().Perm() != 0o640 {
+		t.Errorf("after rollback: %q %v", b, st.Mode())
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".grub.photonctl-123")); !os.IsNotExist(err) {
+		t.Errorf("the temporary copy is still there: %v", err)
+	}
+}

@@ -330,14 +330,23 @@ func (h *Host) Sweep(extra ...string) ([]string, error) {
 		}
 		m, err := h.readManifest(e.Name())
 		if errors.Is(err, ErrNoBackup) {
-			// Only the manifest can be first in a backup folder: without
-			// it, the folder holds nothing but a temporary file.
+			// This version writes the manifest first: without it, the
+			// folder holds nothing but a temporary file. An older one
+			// copied files first; their copies get a manifest back.
 			dir := BackupsDir + "/" + e.Name()
-			if err := h.removeTree(dir); err != nil {
-				return removed, err
+			rm, rerr := h.recoverManifest(e.Name())
+			if rerr != nil {
+				return removed, rerr
 			}
-			removed = append(removed, dir)
-			continue
+			if len(rm.Entries) > 0 {
+				m, err = rm, nil
+			} else {
+				if err := h.removeTree(dir); err != nil {
+					return removed, err
+				}
+				removed = append(removed, dir)
+				continue
+			}
 		}
 		if err != nil {
 			return removed, err
@@ -423,4 +432,44 @@ func (h *Host) chmodChownLink(p string, uid, gid int) error {
 		return &fs.PathError{Op: "chown", Path: p, Err: err}
 	}
 	return nil
+}
+
+// recoverManifest writes a manifest for backup folder id from the copies under
+// its files/ (left by an older photonctl that copied before it wrote the
+// manifest): each copy is a file that existed, with the copy's mode; owners
+// are unknown and left as they are. No copies, no manifest.
+func (h *Host) recoverManifest(id string) (Manifest, error) {
+	m := Manifest{ID: id, Reason: "recovered: a run stopped before it wrote this manifest"}
+	files := BackupsDir + "/" + id + "/files"
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		ents, err := h.ReadDir(dir)
+		if err != nil {
+			return nil
+		}
+		for _, e := range ents {
+			p := filepath.Join(dir, e.Name())
+			switch {
+			case e.IsDir():
+				if err := walk(p); err != nil {
+					return err
+				}
+			case e.Type().IsRegular() && !IsTempName(e.Name()):
+				fi, err := e.Info()
+				if err != nil {
+					return err
+				}
+				m.Entries = append(m.Entries, Entry{Path: strings.TrimPrefix(p, files), Existed: true, Mode: fi.Mode().Perm(), UID: -1, GID: -1})
+			}
+		}
+		return nil
+	}
+	if err := walk(files); err != nil || len(m.Entries) == 0 {
+		return m, err
+	}
+	t := &Txn{h: h, manifest: m}
+	if fi, err := h.Lstat(BackupsDir + "/" + id); err == nil {
+		t.manifest.Created = fi.ModTime().UTC()
+	}
+	return t.manifest, t.writeManifest()
 }

@@ -258,7 +258,9 @@ func (s *Step) Apply(ctx context.Context, env *engine.Env, pl *engine.Plan) (boo
 			How: "umount " + p.mountAt + " once no dataplane uses it"}); err != nil {
 			return reboot, err
 		}
-		if err := s.mount(h.Path(p.mountAt), p.mountOpts); err != nil {
+		// The mount point with its links resolved inside the root: mount(2)
+		// would follow an absolute one out of it.
+		if err := s.mount(h.Path(h.Resolve(p.mountAt)), p.mountOpts); err != nil {
 			return reboot, fmt.Errorf("mounting hugetlbfs on %s (mount -t hugetlbfs -o %q nodev %s): %w", p.mountAt, p.mountOpts, p.mountAt, err)
 		}
 	}
