@@ -137,7 +137,7 @@ fstack:
 ## photonctl goes into the guest as the .deb make package builds (the role
 ## installs it itself); bench echo runs from this machine with the same
 ## static binary.
-E2E_TIMEOUT ?= 105m
+E2E_TIMEOUT ?= 70m
 E2E_RUN     ?= .
 e2e: package
 	PHOTONCTL_E2E=1 PHOTONCTL_DEB=$(abspath $(DIST))/photonctl_$(PKGVERSION)-1_amd64.deb \
