@@ -1,8 +1,6 @@
 package dpdkenv
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,19 +19,9 @@ import (
 // pcDirs are where libdpdk.pc is looked for (fstackconf.PCDirs).
 var pcDirs = fstackconf.PCDirs
 
-// ParsePCVersion returns the Version field of a pkg-config .pc file.
-func ParsePCVersion(b []byte) (string, bool) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == "Version" {
-			v = strings.TrimSpace(v)
-			return v, v != ""
-		}
-	}
-	return "", false
-}
+// ParsePCVersion returns the Version field of a pkg-config .pc file; it is
+// fstackconf's, which picks the F-Stack version from the same file.
+func ParsePCVersion(b []byte) (string, bool) { return fstackconf.ParsePCVersion(b) }
 
 // majorMinor is "20.11" of "20.11.3", or "" when v is no version.
 var majorMinorRe = regexp.MustCompile(`^(\d+)\.(\d+)`)
