@@ -222,9 +222,9 @@ func TestEchoGathersStreamedReads(t *testing.T) {
 	}
 	// One write per read is what a loop without gathering does. On
 	// loopback a 4 MiB write arrives in 64 KiB pieces, so nearly every
-	// read finds more waiting.
-	if st.Writes == 0 || st.Writes*2 > st.Messages {
-		t.Errorf("%d writes for %d reads: want at most one write per two reads (is TCP_INQ on?)", st.Writes, st.Messages)
+	// read finds more waiting and a write echoes two of them.
+	if st.Writes == 0 || st.Writes*4 > st.Messages*3 {
+		t.Errorf("%d writes for %d reads: want at most three writes per four reads (is TCP_INQ on?)", st.Writes, st.Messages)
 	}
 }
 
