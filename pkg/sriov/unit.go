@@ -172,8 +172,14 @@ RemainAfterExit=yes
 		fmt.Sprintf("while [ -z \"$$pf\" ] && [ $$i -le %d ]; do for n in /sys/class/net/*; do if [ -e $$n/device/sriov_numvfs ] && [ \"$$(cat $$n/address)\" = %s ]; then pf=$$(readlink -f $$n/device); fi; done; if [ -z \"$$pf\" ]; then sleep 0.1; fi; i=$$((i+1)); done", wait*10, u.MAC),
 		fmt.Sprintf("if [ -z \"$$pf\" ]; then echo \"photonctl: no NIC with MAC %s after %d s\" >&2; exit 1; fi", u.MAC, wait),
 		"echo 0 > $$pf/sriov_numvfs || exit 1",
-		fmt.Sprintf("echo %d > $$pf/sriov_numvfs || exit 1", u.VFs),
 	}
+	if len(u.VFIOIndex) > 0 {
+		// New VFs are not probed while autoprobe is off: udev loads the
+		// VF driver (igbvf) while this runs, and a probe racing the
+		// binding below left two VFs of four on igbvf on a real boot.
+		lines = append(lines, "[ ! -e $$pf/sriov_drivers_autoprobe ] || echo 0 > $$pf/sriov_drivers_autoprobe")
+	}
+	lines = append(lines, fmt.Sprintf("echo %d > $$pf/sriov_numvfs || exit 1", u.VFs))
 	if len(u.Settings) > 0 {
 		lines = append(lines, "for n in $$pf/net/*; do dev=$${n##*/}; done")
 		for _, st := range u.Settings {
@@ -192,6 +198,12 @@ RemainAfterExit=yes
 			"echo vfio-pci > /sys/bus/pci/devices/$$v/driver_override || exit 1",
 			"if [ -e /sys/bus/pci/devices/$$v/driver ]; then echo $$v > /sys/bus/pci/devices/$$v/driver/unbind; fi",
 			"echo $$v > /sys/bus/pci/drivers_probe || exit 1")
+	}
+	if len(u.VFIOIndex) > 0 {
+		// The other VFs go to their own driver, and autoprobe back on.
+		lines = append(lines,
+			"for f in $$pf/virtfn*; do v=$$(readlink -f $$f); v=$${v##*/}; [ -e /sys/bus/pci/devices/$$v/driver ] || echo $$v > /sys/bus/pci/drivers_probe || true; done",
+			"[ ! -e $$pf/sriov_drivers_autoprobe ] || echo 1 > $$pf/sriov_drivers_autoprobe")
 	}
 	b.WriteString("ExecStart=/bin/sh -c '\\\n")
 	for i, l := range lines {

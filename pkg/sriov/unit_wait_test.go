@@ -50,3 +50,24 @@ func TestWaitForDriverRealShell(t *testing.T) {
 		t.Fatal("waiting for a driver that never comes succeeded")
 	}
 }
+
+// At boot udev loads the VF driver (igbvf) while the unit binds the VFs to
+// vfio-pci; a probe racing the binding left two VFs of four on igbvf on the
+// QEMU guest. The unit turns the PF's sriov_drivers_autoprobe off before it
+// creates the VFs and back on after it has bound them.
+func TestUnitByMACStopsAutoprobeWhileBinding(t *testing.T) {
+	u := Unit{PF: "0000:02:00.0", Iface: "enp2s0", MAC: "52:54:00:e2:e0:02", VFs: 4, VFIOIndex: []int{0, 1, 2, 3}}
+	r := string(u.Render())
+	off := strings.Index(r, "echo 0 > $$pf/sriov_drivers_autoprobe")
+	create := strings.Index(r, "echo 4 > $$pf/sriov_numvfs")
+	bind := strings.LastIndex(r, "driver_override")
+	on := strings.Index(r, "echo 1 > $$pf/sriov_drivers_autoprobe")
+	if off < 0 || create < 0 || on < 0 || !(off < create && create < bind && bind < on) {
+		t.Fatalf("want autoprobe off (at %d) before the VFs are created (%d), on again (%d) after the last binding (%d):\n%s", off, create, on, bind, r)
+	}
+	// Without VFs for vfio-pci the VFs go to their driver as usual.
+	plain := string(Unit{PF: u.PF, Iface: u.Iface, MAC: u.MAC, VFs: 4}.Render())
+	if strings.Contains(plain, "sriov_drivers_autoprobe") {
+		t.Errorf("a unit without vfio-pci VFs touches autoprobe:\n%s", plain)
+	}
+}
