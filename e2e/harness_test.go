@@ -121,6 +121,13 @@ func (s *suite) boot(name, port string) *vm {
 // it its own way (TestAnsible: the role installs the package).
 func (s *suite) bootBare(name, port string) *vm {
 	s.t.Helper()
+	return s.bootBareWith(name, port, nil)
+}
+
+// bootBareWith is bootBare with the machine changed by edit first (a tap
+// network for the igb: TestFstack).
+func (s *suite) bootBareWith(name, port string, edit func(*MachineConfig)) *vm {
+	s.t.Helper()
 	v := &vm{s: s, name: name, console: filepath.Join(s.dir, name+".console.log")}
 	overlay := filepath.Join(s.dir, name+".qcow2")
 	if err := Overlay(s.img, overlay); err != nil {
@@ -133,6 +140,9 @@ func (s *suite) bootBare(name, port string) *vm {
 	}
 	v.cfg = MachineConfig{Overlay: overlay, Console: v.console, IGBPort: port,
 		SSHPort: sshPort, EchoPort: echoPort, Memory: 2048, CPUs: 2}
+	if edit != nil {
+		edit(&v.cfg)
+	}
 	v.g = &Guest{Port: sshPort, Key: s.img.Key}
 	v.start()
 	s.t.Cleanup(func() {

@@ -28,6 +28,10 @@ type MachineConfig struct {
 	EchoPort int    // 127.0.0.1:EchoPort -> guest :8080
 	Memory   int    // MiB
 	CPUs     int
+	// DPTap, when set, is the igb's network: a tap device's open queue
+	// (TapNet), passed to QEMU as fd 3. Without it the igb is on a
+	// user-mode network of its own that nothing outside reaches.
+	DPTap *os.File
 }
 
 // Args is QEMU's command line for the machine: q35 with a split irqchip and
@@ -53,9 +57,18 @@ func (c MachineConfig) Args(pidfile string) []string {
 		"-device", "virtio-net-pci,bus=rp1,mac=" + MgmtMAC + ",netdev=mgmt",
 		"-netdev", fmt.Sprintf("user,id=mgmt,hostfwd=tcp:127.0.0.1:%d-:22,hostfwd=tcp:127.0.0.1:%d-:8080", c.SSHPort, c.EchoPort),
 		"-device", "igb,bus=" + c.IGBPort + ",mac=" + IGBMAC + ",netdev=dp",
-		"-netdev", "user,id=dp,net=10.0.3.0/24,restrict=on",
+		"-netdev", c.dpNetdev(),
 		"-drive", "file=" + c.Overlay + ",if=virtio,format=qcow2",
 	}
+}
+
+// dpNetdev is the igb's network: the tap (fd 3 of QEMU, see Start) or a
+// closed user-mode network.
+func (c MachineConfig) dpNetdev() string {
+	if c.DPTap != nil {
+		return "tap,id=dp,fd=3"
+	}
+	return "user,id=dp,net=10.0.3.0/24,restrict=on"
 }
 
 // Machine is a running QEMU process.
@@ -103,6 +116,9 @@ func Start(cfg MachineConfig) (*Machine, error) {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if cfg.DPTap != nil {
+		cmd.ExtraFiles = []*os.File{cfg.DPTap} // fd 3, as dpNetdev says
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting qemu-system-x86_64: %w", err)
 	}

@@ -22,7 +22,10 @@ rootfs=$work/rootfs
 # lspci). ifupdown is the network configuration `--names scripts` rewrites.
 # python3 and python3-apt: Ansible's modules run on the guest (TestAnsible;
 # its apt module installs a .deb through python3-apt).
-pkgs=linux-image-amd64,systemd,systemd-sysv,udev,dbus,libpam-systemd,grub-pc,openssh-server,iproute2,pciutils,ifupdown,kmod,initramfs-tools,procps,iputils-ping,ethtool,python3,python3-apt
+# dpdk-dev: DPDK 22.11's runtime libraries and PMDs (what a photonctl built
+# with the F-Stack engine loads) and dpdk-testpmd (doctor --probe); Debian
+# ships testpmd only in dpdk-dev (TestFstack).
+pkgs=linux-image-amd64,systemd,systemd-sysv,udev,dbus,libpam-systemd,grub-pc,openssh-server,iproute2,pciutils,ifupdown,kmod,initramfs-tools,procps,iputils-ping,ethtool,python3,python3-apt,dpdk-dev
 
 echo "== debootstrap $suite ($(date +%T))"
 DEBIAN_FRONTEND=noninteractive debootstrap --variant=minbase --include="$pkgs" \
