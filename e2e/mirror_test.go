@@ -101,6 +101,7 @@ func TestMachineArgs(t *testing.T) {
 	for _, want := range []string{
 		"q35,accel=tcg,kernel-irqchip=split",
 		"vendor=GenuineIntel",
+		"-cpu Nehalem", // SSE4.2 for DPDK's -march=corei7
 		"-device igb,bus=rp3,mac=" + IGBMAC,
 		"hostfwd=tcp:127.0.0.1:2222-:22",
 		"hostfwd=tcp:127.0.0.1:8081-:8080",

@@ -39,13 +39,15 @@ type MachineConfig struct {
 // three PCIe root ports, the management NIC behind the first and the igb
 // behind the one cfg names; user-mode networks only, the forwarded ports on
 // 127.0.0.1. TCG, not KVM: KVM stalls stock kernels early in boot on these
-// machines. The CPU's vendor is GenuineIntel since photonctl picks the
-// IOMMU arguments by vendor.
+// machines. The CPU is a Nehalem with GenuineIntel as its vendor: photonctl
+// picks the IOMMU arguments by vendor, and Debian's DPDK 22.11 is built for
+// -march=corei7 (SSE4.2, POPCNT), which QEMU's default qemu64 lacks (a
+// photonctl linked with F-Stack dies there on an illegal instruction).
 func (c MachineConfig) Args(pidfile string) []string {
 	return []string{
 		"-name", "photonctl-e2e",
 		"-machine", "q35,accel=tcg,kernel-irqchip=split",
-		"-cpu", "qemu64,vendor=GenuineIntel",
+		"-cpu", "Nehalem,vendor=GenuineIntel",
 		"-smp", strconv.Itoa(c.CPUs), "-m", strconv.Itoa(c.Memory),
 		"-display", "none", "-nodefaults", "-no-user-config",
 		"-serial", "file:" + c.Console,
