@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,11 @@ func needsFstack(t *testing.T) string {
 	}
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		t.Skipf("the F-Stack scenario needs /dev/net/tun for the igb's tap network: %v", err)
+	}
+	for _, tool := range []string{"ip", "ping"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the F-Stack scenario needs %s on this machine (make e2e-deps installs it)", tool)
+		}
 	}
 	return bin
 }

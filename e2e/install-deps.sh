@@ -30,5 +30,6 @@ target=""
 [ "$codename" = bookworm ] && target="-t $codename-backports"
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $target qemu-system-x86 qemu-utils >/dev/null
-apt-get install -y -qq --no-install-recommends debootstrap e2fsprogs fdisk openssh-client >/dev/null
+# iputils-ping: TestFstack pings the guest's PF from the igb's wire.
+apt-get install -y -qq --no-install-recommends debootstrap e2fsprogs fdisk openssh-client iputils-ping >/dev/null
 qemu-system-x86_64 --version | head -n 1
