@@ -36,6 +36,9 @@ const serverPhotonFstack = "photon-fstack"
 const (
 	photonDemoPort = 80                  // fixed in the demo's source
 	photonDemoConf = "/etc/f-stack.conf" // fixed in Photon's io/fstack-dpdk.cpp
+	// photonDemoReadyFile is the file the demo writes in its working
+	// directory, from a coroutine that runs once photon::init has returned.
+	photonDemoReadyFile = "test_file"
 	// The kernel interface DPDK's tap driver makes for net_tap0, and the
 	// MAC photonctl run echo --tap-bridge gives it (it starts with the
 	// port's own, and two ends of one bridge cannot share one).
@@ -149,10 +152,18 @@ func startPhotonDemo(o options, pin pinFunc) (*server, error) {
 		s.stop()
 		return nil, fmt.Errorf("Photon's F-Stack demo (%s): %w; its log: %s", strings.Join(argv, " "), err, lastLines(logb.String(), 8))
 	}
-	if err := waitFor(exited, 60*time.Second, "DPDK's tap interface "+labTapIface+" in "+labNSA, func() error {
-		return exec.Command("ip", "-n", labNSA, "link", "show", labTapIface).Run()
+	// The tap interface exists before F-Stack has configured the port,
+	// which gives it the port's MAC again: it joins the bridge only once
+	// photon::init (and so ff_init) has returned, which the demo's first
+	// write of ./test_file shows (its log on a pipe is block-buffered).
+	if err := waitFor(exited, 60*time.Second, "the demo's ./test_file (photon::init done)", func() error {
+		_, err := os.Stat(filepath.Join(scratch, photonDemoReadyFile))
+		return err
 	}); err != nil {
 		return fail(err)
+	}
+	if out, err := exec.Command("ip", "-n", labNSA, "link", "show", labTapIface).CombinedOutput(); err != nil {
+		return fail(fmt.Errorf("DPDK's tap interface %s in %s (is net_tap0 in the lab config's allow-list?): %v: %s", labTapIface, labNSA, err, out))
 	}
 	for _, a := range [][]string{
 		{"ip", "-n", labNSA, "link", "set", labTapIface, "address", labTapMAC},

@@ -333,6 +333,13 @@ type benchOut struct {
 // driver (a bench client) pinned to the client CPU, and reads the server's
 // CPU time over the measured window.
 func runOne(o options, pin pinFunc, self, srv, mode, driver string) (sample, error) {
+	if o.lab {
+		// Each F-Stack server's port has a MAC of its own (DPDK's tap
+		// driver makes one up): the client must not keep the last one's.
+		if err := labFlushNeigh(); err != nil {
+			return sample{}, err
+		}
+	}
 	if o.lab && srv == "kernel" {
 		if err := labKernelAddr(true); err != nil {
 			return sample{}, err
@@ -466,6 +473,15 @@ func labServer(o options, srv string) []string {
 		return append(argv, "--engine", "fstack", "--conf", labConf, "--tap-bridge", labBridge)
 	}
 	return append(argv, "--engine", "kernel")
+}
+
+// labFlushNeigh makes the lab's client forget the MACs it knows.
+func labFlushNeigh() error {
+	argv := []string{"ip", "-n", labNSB, "neigh", "flush", "all"}
+	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, out)
+	}
+	return nil
 }
 
 // labKernelAddr puts the lab address on the bridge (add) or takes it off, and
