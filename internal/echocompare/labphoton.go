@@ -143,14 +143,14 @@ func startPhotonDemo(o options, pin pinFunc) (*server, error) {
 	cmd.Stdout, cmd.Stderr = &logb, &logb
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(scratch)
-		return nil, fmt.Errorf("Photon's F-Stack demo: %w", err)
+		return nil, fmt.Errorf("starting Photon's F-Stack demo: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	s := &server{cmd: cmd, addr: net.JoinHostPort(labAddr, fmt.Sprint(photonDemoPort)), exited: exited, cleanup: func() { os.RemoveAll(scratch) }}
 	fail := func(err error) (*server, error) {
 		s.stop()
-		return nil, fmt.Errorf("Photon's F-Stack demo (%s): %w; its log: %s", strings.Join(argv, " "), err, lastLines(logb.String(), 8))
+		return nil, fmt.Errorf("photon-fstack, PhotonLibOS's F-Stack demo (%s): %w; its log: %s", strings.Join(argv, " "), err, lastLines(logb.String(), 8))
 	}
 	// The tap interface exists before F-Stack has configured the port,
 	// which gives it the port's MAC again: it joins the bridge only once

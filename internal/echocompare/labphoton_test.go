@@ -143,3 +143,113 @@ func TestEchoInNamedNetns(t *testing.T) {
 		t.Errorf("echoedTo in this namespace found connections to port %d, which are in %s", port, ns)
 	}
 }
+
+// The plan mounts over an existing file directly, and overlays its
+// directory first where there is none to mount over.
+func TestMountPlan(t *testing.T) {
+	got := mountPlan("/lab/f-stack.conf", "/etc/f-stack.conf", true, "/tmp/s")
+	want := [][]string{{"mount", "--bind", "/lab/f-stack.conf", "/etc/f-stack.conf"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("existing target: %q, want %q", got, want)
+	}
+	got = mountPlan("/lab/f-stack.conf", "/etc/f-stack.conf", false, "/tmp/s")
+	want = [][]string{
+		{"mount", "-t", "overlay", "overlay", "-o", "lowerdir=/etc,upperdir=/tmp/s/upper,workdir=/tmp/s/work", "/etc"},
+		{"mount", "--bind", "/lab/f-stack.conf", "/etc/f-stack.conf"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("missing target: %q, want %q", got, want)
+	}
+	if err := prepareScratch("/tmp/a,b", "/etc/f-stack.conf"); err == nil || !strings.Contains(err.Error(), "TMPDIR") {
+		t.Errorf("a scratch path with a comma: %v", err)
+	}
+}
+
+// The demo runs in namespace A, in a private mount namespace, through sh
+// that execs it last (so that its PID is the one the harness started).
+func TestPhotonDemoArgv(t *testing.T) {
+	o := options{photonDemo: "/opt/photon/fstack-dpdk-demo"}
+	argv := photonDemoArgv(o, true, "/tmp/s")
+	want := []string{"ip", "netns", "exec", labNSA, "unshare", "--mount", "--propagation", "private", "--", "sh", "-c"}
+	if len(argv) != len(want)+1 || fmt.Sprint(argv[:len(want)]) != fmt.Sprint(want) {
+		t.Fatalf("argv %q", argv)
+	}
+	script := argv[len(want)]
+	wantScript := "set -e; 'mount' '--bind' '" + labConf + "' '/etc/f-stack.conf'; 'exec' '/opt/photon/fstack-dpdk-demo'"
+	if script != wantScript {
+		t.Errorf("script\n%s\nwant\n%s", script, wantScript)
+	}
+}
+
+// shScript's quoting survives the real sh: spaces, quotes, $ and globs.
+func TestShScriptQuoting(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("needs sh")
+	}
+	odd := []string{"a b", "it's", `"$HOME"`, "*", "; false", ""}
+	script := shScript([][]string{append([]string{"printf", `%s|`}, odd...)}, []string{"printf", "%s", "end"})
+	out, err := exec.Command("sh", "-c", script).Output()
+	if err != nil {
+		t.Fatalf("sh -c %s: %v", script, err)
+	}
+	if want := strings.Join(odd, "|") + "|end"; string(out) != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+	// set -e: a failing step stops the script before the exec.
+	out, err = exec.Command("sh", "-c", shScript([][]string{{"false"}}, []string{"echo", "ran"})).Output()
+	if err == nil || len(out) > 0 {
+		t.Errorf("after a failing step: %q, %v", out, err)
+	}
+}
+
+// The mount plan for real, in a private mount namespace: the program sees
+// the lab's config at the target, in both cases (a target to mount over, and
+// none, which takes the overlay); the host's view is left as it was.
+func TestMountPlanRuns(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: mounts in a private mount namespace (unshare --mount)")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("needs unshare (util-linux)")
+	}
+	dir := t.TempDir()
+	conf := dir + "/lab.conf"
+	if err := os.WriteFile(conf, []byte("[port0]\naddr=10.99.0.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A directory of our own stands for /etc.
+	etc := dir + "/etc"
+	os.Mkdir(etc, 0o755)
+	os.WriteFile(etc+"/other", []byte("kept"), 0o644)
+	target := etc + "/f-stack.conf"
+	for _, exists := range []bool{false, true} {
+		if exists {
+			os.WriteFile(target, []byte("the host's own"), 0o644)
+		}
+		scratch := t.TempDir()
+		if !exists {
+			if err := prepareScratch(scratch, target); err != nil {
+				t.Fatal(err)
+			}
+		}
+		argv := inPrivateMounts("", mountPlan(conf, target, exists, scratch), []string{"cat", target, etc + "/other"})
+		out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+		if err != nil {
+			if !exists && strings.Contains(string(out), "overlay") {
+				t.Skipf("needs overlayfs: %s", out)
+			}
+			t.Fatalf("target exists %v: %q: %v: %s", exists, argv, err, out)
+		}
+		if want := "[port0]\naddr=10.99.0.1\nkept"; string(out) != want {
+			t.Errorf("target exists %v: the program read %q, want %q", exists, out, want)
+		}
+		// Nothing changed outside the namespace.
+		b, err := os.ReadFile(target)
+		switch {
+		case exists && string(b) != "the host's own":
+			t.Errorf("the host's %s now reads %q", target, b)
+		case !exists && err == nil:
+			t.Errorf("%s appeared on the host", target)
+		}
+	}
+}

@@ -27,7 +27,7 @@ type options struct {
 	rounds    int
 	conns     int   // pingpong connections (of this run: one of connsList)
 	connsList []int // -conns: pingpong runs once per count
-	sconns    int // streaming connections (bench echo; net-perf streams on one)
+	sconns    int   // streaming connections (bench echo; net-perf streams on one)
 	size      int
 	duration  time.Duration
 	warmup    time.Duration
@@ -45,7 +45,7 @@ type options struct {
 	// the servers as serverPhotonFstack.
 	photonDemo string
 	drivers    []string // the clients that drive the servers: photonctl, netperf
-	netns   bool     // run everything in a private network namespace (root)
+	netns      bool     // run everything in a private network namespace (root)
 }
 
 // The drivers: the load generators that drive the servers.
