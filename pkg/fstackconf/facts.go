@@ -42,10 +42,10 @@ type Facts struct {
 	Addr, Netmask, Broadcast, Gateway string
 	// Own: [port0] is F-Stack's own address (spec fstack_addr), not the
 	// PF's; GatewayFrom says where its gateway came from.
-	Own         bool
-	GatewayFrom string
-	Addr6, Gateway6                   string
-	Prefix6                           int
+	Own             bool
+	GatewayFrom     string
+	Addr6, Gateway6 string
+	Prefix6         int
 
 	NUMANode  int
 	NodeCPUs  CPUSet // CPUs of the PF's NUMA node that are online
