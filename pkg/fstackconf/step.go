@@ -94,7 +94,7 @@ func (s *Step) Name() string { return engine.StepFstack }
 // given, none carrying the default route) or without an address on it, the
 // step is skipped with the reason: there is nothing to fill [port0] from.
 func (s *Step) Check(ctx context.Context, env *engine.Env) (*engine.Plan, error) {
-	if sp := env.Spec; !sp.Fstack && !sp.LowLatency && !sp.IPv6 && !env.Named(engine.StepFstack) {
+	if sp := env.Spec; !sp.Fstack && !sp.LowLatency && !sp.IPv6 && sp.FstackAddr == "" && !env.Named(engine.StepFstack) {
 		hint := fmt.Sprintf("--fstack writes %s for the PF (photonctl conf render shows what it would write)", sp.FstackConf)
 		if env.Host.Exists(sp.FstackConf) {
 			hint = fmt.Sprintf("%s exists; --fstack brings it in line with the PF (photonctl doctor --only fstackconf says whether it is)", sp.FstackConf)
@@ -129,8 +129,12 @@ func summary(r *Rendered) string {
 	if m, ok := maskBitsString(f.Netmask); ok {
 		pfx = m
 	}
-	lines := []string{fmt.Sprintf("F-Stack %s: %s=%s, [port0] %s/%d via %s, lcore_mask=%s",
-		r.Version, r.Version.AllowKey(), strings.Join(f.Allow(), ","), f.Addr, pfx, f.Gateway, f.LcoreMask)}
+	own := ""
+	if f.Own {
+		own = fmt.Sprintf(" (an address of its own, not %s's; the gateway from %s)", f.PF, f.GatewayFrom)
+	}
+	lines := []string{fmt.Sprintf("F-Stack %s: %s=%s, [port0] %s/%d via %s%s, lcore_mask=%s",
+		r.Version, r.Version.AllowKey(), strings.Join(f.Allow(), ","), f.Addr, pfx, f.Gateway, own, f.LcoreMask)}
 	lines = append(lines, r.Notes...)
 	if len(r.Problems) > 0 {
 		lines = append(lines, fmt.Sprintf("conf check still finds %d problem(s) in lines setup does not manage:", len(r.Problems)))
