@@ -135,10 +135,13 @@ bench-fstack:
 	    $(if $(PHOTON_FSTACK_DEMO),-photon-fstack-demo $(abspath $(PHOTON_FSTACK_DEMO))) $(if $(NETPERF),-netperf $(abspath $(NETPERF))) $(BENCHFLAGS)
 
 ## fstack: photonctl with the F-Stack engine, linked against libfstack under FF_PATH
-## (an install prefix, headers in include/, or F-Stack's own tree, as its examples use)
+## (an install prefix, headers in include/, or F-Stack's own tree, as its examples use),
+## stamped with that F-Stack's release, FF_PATH and FF_FLOW_ISOLATE (doctor says them)
 fstack:
-	CGO_CFLAGS="-I$(FF_PATH)/include -I$(FF_PATH)/lib" CGO_LDFLAGS="-L$(FF_PATH)/lib" \
-	  $(GO) build -tags fstack -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/photonctl
+	@stamp=$$($(GO) run ./internal/fstackstamp '$(FF_PATH)') || exit 1; \
+	  echo "F-Stack stamp: $$stamp"; set -x; \
+	  CGO_CFLAGS="-I$(FF_PATH)/include -I$(FF_PATH)/lib" CGO_LDFLAGS="-L$(FF_PATH)/lib" \
+	  $(GO) build -tags fstack -ldflags "$(LDFLAGS) $$stamp" -o $(BIN) ./cmd/photonctl
 
 ## e2e: the real-host suite (root, QEMU >= 8): a Debian guest in QEMU with an
 ## Intel IOMMU and an SR-IOV NIC, driven over SSH through setup, its reboots,
