@@ -176,6 +176,7 @@ func TestRoleTemplateRendersTheSpec(t *testing.T) {
 		Names: "scripts", ApplyNamesNow: true,
 		Hugepages: 512, HugepageSize: "1G", NUMANode: "1",
 		Fstack: true, FstackConf: "/etc/f-stack-a.conf", FstackVersion: "1.24", LowLatency: true, IPv6: true,
+		FstackAddr: "10.0.3.20/24", FstackGateway: "10.0.3.1",
 	}
 	// A new spec field must get a value here too.
 	dv, av := reflect.ValueOf(spec.Default()), reflect.ValueOf(all)

@@ -158,7 +158,8 @@ func newConfRenderCmd(g *globalOptions, runF func(*confOptions) error) *cobra.Co
 none) the way photonctl setup does: the allow-list under the right key for
 the F-Stack release (on mlx5 the PF and its first VF; on other NICs the VF
 alone, which DPDK drives on vfio-pci), lcore_mask on the PF's NUMA
-node, pkt_tx_delay=0 and [port0] from the PF's address and default route. It
+node, pkt_tx_delay=0 and [port0] from the PF's address and default route (or
+from --fstack-addr and --fstack-gateway, an address of F-Stack's own). It
 prints the result on stdout and what it changed and noted on stderr.`,
 		Example: `  photonctl conf render
   photonctl conf render --pf ens1f0 --fstack-version 1.25 --low-latency > f-stack.conf`,
@@ -180,6 +181,8 @@ prints the result on stdout and what it changed and noted on stderr.`,
 	f.StringVar(&opts.flags.FstackVersion, "fstack-version", "", "render for F-Stack `VERSION` (default: the installed libfstack's, else the key the file uses, else the installed DPDK's F-Stack)")
 	f.BoolVar(&opts.flags.LowLatency, "low-latency", false, "idle_sleep=0 and no delayed ACKs, for ping-pong latency")
 	f.BoolVar(&opts.flags.IPv6, "ipv6", false, "also configure the PF's global IPv6 address")
+	f.StringVar(&opts.flags.FstackAddr, "fstack-addr", "", "F-Stack's own IPv4 `ADDR/LEN` for [port0] instead of the PF's, such as 10.0.3.20/24")
+	f.StringVar(&opts.flags.FstackGateway, "fstack-gateway", "", "[port0]'s `GATEWAY` with --fstack-addr (default: the PF's default route's, when inside the prefix)")
 	return cmd
 }
 

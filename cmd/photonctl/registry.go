@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/photonctl/photonctl/pkg/dataplane"
@@ -36,9 +38,19 @@ func checks() []doctor.Check {
 	c = append(c, udev.Checks()...)
 	c = append(c, hugepages.Checks()...)
 	c = append(c, fstackconf.Checks()...)
-	c = append(c, dataplane.Checks()...) // dataplane (issue 7)
-	c = append(c, dpdkenv.Checks()...)   // dpdk toolchain (issue 8)
+	c = append(c, dataplane.Checks()...)                                                                        // dataplane (issue 7)
+	c = append(c, dpdkenv.ChecksWith(dpdkenv.Options{FFPath: os.Getenv("FF_PATH"), Linked: linkedFstack()})...) // dpdk toolchain (issue 8)
 	return c
+}
+
+// linkedFstack is the F-Stack and DPDK this photonctl carries, for the
+// dpdk checks (issue 17); nil in a build without the fstack tag.
+func linkedFstack() *dpdkenv.Linked {
+	l := dataplane.LinkedFstack()
+	if l == nil {
+		return nil
+	}
+	return &dpdkenv.Linked{Fstack: l.Fstack, BuiltFrom: l.BuiltFrom, FlowIsolate: l.FlowIsolate, DPDK: l.DPDK, DPDKLib: l.DPDKLib}
 }
 
 // moreCommands adds the commands other issues bring (conf, run, bench), and

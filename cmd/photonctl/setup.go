@@ -51,6 +51,8 @@ only with --yes: otherwise it shows the plan, changes nothing and exits 2
   photonctl setup --dry-run --hugepages 5120
   # the whole procedure on an Intel NIC
   photonctl setup --pf enp1s0 --vfs 4 --bind-vfio --names keep --hugepages 5120 --fstack
+  # F-Stack on an Intel VF with an address of its own; the PF keeps 10.0.3.15
+  photonctl setup --pf enp2s0 --vfs 1 --bind-vfio --fstack --fstack-addr 10.0.3.20/24 --fstack-gateway 10.0.3.1
   # reserve 10 GB of 2 MB pages now and at every boot, without asking
   photonctl setup --only hugepages --hugepages 5120 --yes
   # the same from a host spec file
@@ -104,6 +106,8 @@ func addSpecFlags(f *pflag.FlagSet, s *spec.Spec) {
 	f.StringVar(&s.FstackVersion, "fstack-version", s.FstackVersion, "fstack: F-Stack `VERSION` the config is for (default: the installed libfstack's, else the key an existing f-stack.conf uses, else the installed DPDK's F-Stack)")
 	f.BoolVar(&s.LowLatency, "low-latency", s.LowLatency, "fstack: idle_sleep=0 and no delayed ACKs, for ping-pong latency")
 	f.BoolVar(&s.IPv6, "ipv6", s.IPv6, "fstack: also configure the PF's global IPv6 address")
+	f.StringVar(&s.FstackAddr, "fstack-addr", s.FstackAddr, "fstack: F-Stack's own IPv4 `ADDR/LEN` for [port0] instead of the PF's (a VF on vfio-pci beside a PF that keeps its kernel address), such as 10.0.3.20/24")
+	f.StringVar(&s.FstackGateway, "fstack-gateway", s.FstackGateway, "fstack: [port0]'s `GATEWAY` with --fstack-addr (default: the PF's default route's, when inside the prefix)")
 }
 
 func setupRun(ctx context.Context, opts *setupOptions) error {

@@ -6,8 +6,20 @@ package dataplane
 #cgo CFLAGS: -O2 -Wall -DINET6
 #cgo LDFLAGS: -lfstack -lrte_net_bond -lcrypto -lnuma -lrt -lm -ldl -pthread
 #cgo pkg-config: libdpdk
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdlib.h>
+#include <rte_version.h>
 #include "echo_fstack.h"
+
+// pc_rte_lib is the file of the loaded object that holds p (the string
+// rte_version() returns lives in librte_eal), or "".
+static const char *pc_rte_lib(const void *p) {
+	Dl_info i;
+	if (dladdr(p, &i) && i.dli_fname != NULL)
+		return i.dli_fname;
+	return "";
+}
 */
 import "C"
 
@@ -22,7 +34,13 @@ import (
 	"github.com/photonctl/photonctl/pkg/host"
 )
 
-func init() { register(EngineFstack, startFstack) }
+func init() {
+	register(EngineFstack, startFstack)
+	loadedDPDK = func() (string, string) {
+		v := C.rte_version()
+		return C.GoString(v), C.GoString(C.pc_rte_lib(unsafe.Pointer(v)))
+	}
+}
 
 // fstackLoop runs every ff_* call on one locked OS thread: F-Stack keeps
 // its state thread-local, from ff_init on.

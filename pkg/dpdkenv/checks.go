@@ -32,12 +32,38 @@ type Options struct {
 	// FFPath is F-Stack's source tree as a host path (the FF_PATH of its
 	// build), or "" when unknown.
 	FFPath string
+	// Linked is the F-Stack and DPDK this photonctl carries (built with
+	// the fstack tag), nil when it has none.
+	Linked *Linked
+}
+
+// Linked is what a photonctl built with -tags fstack carries and loads:
+// what its dataplane runs on, whatever the host has on disk (cmd/photonctl
+// fills it from pkg/dataplane).
+type Linked struct {
+	Fstack      string // F-Stack release linked in ("1.24"), "" when the build did not stamp it
+	BuiltFrom   string // the FF_PATH of the build, "" when not stamped
+	FlowIsolate string // "yes": libfstack.a referenced rte_flow_isolate; "no"; "" when not stamped
+	DPDK        string // the loaded DPDK's release ("22.11.11", from rte_version()), "" when unknown
+	DPDKLib     string // the file of the loaded librte_eal, "" when unknown
 }
 
 // Checks are the DPDK toolchain checks, with FF_PATH taken from photonctl's
 // environment.
 func Checks() []doctor.Check {
 	return ChecksWith(Options{FFPath: os.Getenv("FF_PATH")})
+}
+
+// onHost are the options for looking at the host's files: without FF_PATH,
+// a photonctl with F-Stack linked in looks at the tree it was built from when
+// this host has it, what a rebuild would use.
+func (o Options) onHost(h *host.Host) Options {
+	if o.FFPath == "" && o.Linked != nil && o.Linked.BuiltFrom != "" {
+		if _, err := h.ReadDir(o.Linked.BuiltFrom); err == nil {
+			o.FFPath = o.Linked.BuiltFrom
+		}
+	}
+	return o
 }
 
 // ChecksWith are the DPDK toolchain checks with the options given.

@@ -70,8 +70,25 @@ func fstackVersion(h *host.Host, env *engine.Env, o Options) (v, how string) {
 }
 
 func checkDPDK(ctx context.Context, env *engine.Env, o Options) []doctor.Result {
+	o = o.onHost(env.Host)
+	disk, none := diskDPDK(ctx, env, o)
+	if o.Linked == nil {
+		return disk
+	}
+	disk[0] = withHost(linkedDPDK(o.Linked), disk[0], none)
+	return disk
+}
+
+// diskDPDK checks the DPDK installed on the host against F-Stack's version:
+// what building F-Stack, or photonctl with make fstack, uses. The first
+// result is dpdk-version's; none is set when no DPDK is installed (the
+// result then fails).
+func diskDPDK(ctx context.Context, env *engine.Env, o Options) (res []doctor.Result, none string) {
 	h := env.Host
 	fv, fvFrom := fstackVersion(h, env, o)
+	if fv == "" && o.Linked != nil && o.Linked.Fstack != "" {
+		fv, fvFrom = o.Linked.Fstack, "linked into this photonctl"
+	}
 	want := fstackconf.DPDKFor[fv]
 
 	var ver, via, pcMiss string
@@ -90,16 +107,16 @@ func checkDPDK(ctx context.Context, env *engine.Env, o Options) []doctor.Result 
 		f, v, denied, err := findPCFile(h)
 		if f == "" {
 			if denied != "" {
-				return []doctor.Result{skipUnreadable(IDDPDKVersion, denied, err)}
+				return []doctor.Result{skipUnreadable(IDDPDKVersion, denied, err)}, ""
 			}
 			return []doctor.Result{{ID: IDDPDKVersion, Status: doctor.Fail,
-				Detail: fmt.Sprintf("DPDK not installed: %s and no libdpdk.pc is in %s", pcMiss, strings.Join(pcDirs, ", ")),
-				Fix:    installDPDKFix(want, fv)}}
+					Detail: fmt.Sprintf("DPDK not installed: %s and no libdpdk.pc is in %s", pcMiss, strings.Join(pcDirs, ", ")),
+					Fix:    installDPDKFix(want, fv)}},
+				fmt.Sprintf("no DPDK development files on this host (%s, no libdpdk.pc in the pkgconfig folders): only rebuilding photonctl or F-Stack needs them", pcMiss)
 		}
 		pcFile, ver, via = f, v, f
 	}
 	got := majorMinor(ver)
-	var res []doctor.Result
 	switch {
 	case fv == "":
 		res = append(res, doctor.Result{ID: IDDPDKVersion, Status: doctor.OK,
@@ -124,7 +141,83 @@ func checkDPDK(ctx context.Context, env *engine.Env, o Options) []doctor.Result 
 			Detail: fmt.Sprintf("%s, though %s exists: building F-Stack will not find DPDK", pcMiss, pcFile),
 			Fix:    pcPathFix(pcMiss, path.Dir(pcFile))})
 	}
-	return res
+	return res, ""
+}
+
+// linkedDPDK judges the DPDK this photonctl loaded against the F-Stack
+// linked into it: what its dataplane runs on.
+func linkedDPDK(l *Linked) doctor.Result {
+	r := doctor.Result{ID: IDDPDKVersion}
+	if l.DPDK == "" {
+		r.Status = doctor.Warn
+		r.Detail = "this photonctl has F-Stack linked in, but its DPDK libraries did not say their release (rte_version())"
+		r.Fix = "rebuild photonctl with make fstack FF_PATH=... against the DPDK its F-Stack was built with; see docs/dpdk-toolchain.md"
+		return r
+	}
+	loaded := "DPDK " + l.DPDK + " loaded by this photonctl"
+	if l.DPDKLib != "" {
+		loaded += " (" + l.DPDKLib + ")"
+	}
+	want := fstackconf.DPDKFor[l.Fstack]
+	got := majorMinor(l.DPDK)
+	switch {
+	case l.Fstack == "":
+		r.Status = doctor.OK
+		r.Detail = loaded + "; the F-Stack linked into it was not stamped at build (built without make fstack), so the match is not checked"
+	case want == "":
+		r.Status = doctor.OK
+		r.Detail = fmt.Sprintf("%s; the F-Stack %s linked into it is not one photonctl knows the DPDK release of (1.22 to 1.25), so the match is not checked", loaded, l.Fstack)
+	case got != want:
+		r.Status = doctor.Fail
+		r.Detail = fmt.Sprintf("%s, but the F-Stack %s linked into it needs DPDK %s", loaded, l.Fstack, want)
+		r.Fix = fmt.Sprintf("install DPDK %s's runtime libraries where the dynamic loader finds them first (Debian 12: apt-get install dpdk), or rebuild photonctl with make fstack against an F-Stack built for DPDK %s", want, got)
+		if other := fstackconf.ForDPDK(got); other != "" {
+			r.Fix += " (F-Stack " + other + ")"
+		}
+	default:
+		r.Status = doctor.OK
+		r.Detail = fmt.Sprintf("%s fits the F-Stack %s linked into it", loaded, l.Fstack)
+	}
+	return r
+}
+
+// withHost is one result of a check in a photonctl with F-Stack linked in:
+// linked, what it carries and loads, and disk, what the host has, which a
+// rebuild would use (none: the host has nothing, which is no failure since
+// photonctl already carries it). A warning or failure of either stands.
+func withHost(linked, disk doctor.Result, none string) doctor.Result {
+	r := linked
+	switch {
+	case none != "":
+		r.Detail += "; " + none
+		return r
+	case disk.Status == doctor.Skip:
+		r.Detail += "; on this host, for a rebuild: " + disk.Detail
+		return r
+	}
+	r.Detail += "; on this host, for a rebuild: " + disk.Detail
+	if rank(disk.Status) > rank(r.Status) {
+		r.Status = disk.Status
+	}
+	var fixes []string
+	for _, f := range []string{linked.Fix, disk.Fix} {
+		if f != "" {
+			fixes = append(fixes, f)
+		}
+	}
+	r.Fix = strings.Join(fixes, "; ")
+	return r
+}
+
+// rank orders statuses by how bad they are.
+func rank(s doctor.Status) int {
+	switch s {
+	case doctor.Fail:
+		return 2
+	case doctor.Warn:
+		return 1
+	}
+	return 0
 }
 
 func installDPDKFix(want, fv string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path"
 	"strconv"
@@ -134,6 +135,9 @@ func checkPort0(env *engine.Env) []doctor.Result {
 	if res != nil {
 		return []doctor.Result{*res}
 	}
+	if r := arpConflict(env, f); r != nil {
+		return []doctor.Result{*r}
+	}
 	facts, err := Gather(env)
 	switch {
 	case errors.Is(err, ErrNoPF):
@@ -141,9 +145,15 @@ func checkPort0(env *engine.Env) []doctor.Result {
 	case host.IsPermission(err):
 		return []doctor.Result{{Status: doctor.Skip, Detail: "not root: " + err.Error()}}
 	case errors.Is(err, ErrNoAddress):
-		return []doctor.Result{{Status: doctor.Fail, Detail: err.Error(), Fix: "give the PF its address and default route, then " + setupFix(env)}}
+		return []doctor.Result{{Status: doctor.Fail, Detail: err.Error(), Fix: "give the PF its address and default route, or F-Stack an address of its own (--fstack-addr ADDR/LEN), then " + setupFix(env)}}
+	case engine.IsBadInput(err) && env.Spec.FstackAddr != "":
+		return []doctor.Result{{Status: doctor.Fail, Detail: err.Error(), Fix: "fix fstack_addr/fstack_gateway in the spec, then " + setupFix(env)}}
 	case err != nil:
 		return []doctor.Result{{Status: doctor.Fail, Detail: err.Error(), Fix: "give the PF with --pf"}}
+	}
+	whose := facts.PF + " has"
+	if facts.Own {
+		whose = "fstack_addr gives"
 	}
 	var diffs []string
 	for _, kv := range [][2]string{{"addr", facts.Addr}, {"netmask", facts.Netmask}, {"broadcast", facts.Broadcast}, {"gateway", facts.Gateway}} {
@@ -152,13 +162,63 @@ func checkPort0(env *engine.Env) []doctor.Result {
 			got = "(none)"
 		}
 		if !SameValue("port0", kv[0], got, kv[1]) {
-			diffs = append(diffs, fmt.Sprintf("%s=%s, %s has %s", kv[0], got, facts.PF, kv[1]))
+			diffs = append(diffs, fmt.Sprintf("%s=%s, %s %s", kv[0], got, whose, kv[1]))
 		}
 	}
 	if len(diffs) > 0 {
-		return []doctor.Result{{Status: doctor.Fail, Detail: "[port0] differs from the PF: " + strings.Join(diffs, "; "), Fix: setupFix(env)}}
+		what := "the PF"
+		if facts.Own {
+			what = "F-Stack's own address (fstack_addr " + env.Spec.FstackAddr + ")"
+		}
+		return []doctor.Result{{Status: doctor.Fail, Detail: "[port0] differs from " + what + ": " + strings.Join(diffs, "; "), Fix: setupFix(env)}}
+	}
+	if facts.Own {
+		return []doctor.Result{{Status: doctor.OK, Detail: fmt.Sprintf("[port0] is an address of its own, %s/%s via %s (fstack_addr; the gateway from %s), on %s's network", facts.Addr, facts.Netmask, facts.Gateway, facts.GatewayFrom, facts.PF)}}
 	}
 	return []doctor.Result{{Status: doctor.OK, Detail: fmt.Sprintf("[port0] is %s's %s/%s via %s", facts.PF, facts.Addr, facts.Netmask, facts.Gateway)}}
+}
+
+// arpConflict fails [port0] when its addr is an address the kernel has on a
+// link while DPDK drives an allow-listed PCI device that is not bifurcated
+// (a VF or NIC on vfio-pci): the kernel and F-Stack then both answer ARP
+// for one address on one network. With a bifurcated device (mlx5) sharing
+// the PF's address is how it is meant to work.
+func arpConflict(env *engine.Env, f *File) *doctor.Result {
+	addr, ok := f.Get("port0", "addr")
+	ip, err := netip.ParseAddr(addr)
+	nl := env.Netlink()
+	if !ok || err != nil || nl == nil {
+		return nil
+	}
+	var plain []string
+	for _, key := range []string{"allow", "pci_whitelist"} {
+		list, _ := f.Get("dpdk", key)
+		for _, a := range strings.Split(list, ",") {
+			a = strings.TrimSpace(a)
+			if a == "" || IsVdev(a) {
+				continue
+			}
+			pci := FullPCI(a)
+			if !env.Host.Exists("/sys/bus/pci/devices/" + pci) {
+				continue
+			}
+			if sriov.Bifurcated(env.Host, pci) {
+				return nil
+			}
+			plain = append(plain, pci)
+		}
+	}
+	if len(plain) == 0 {
+		return nil
+	}
+	link, err := KernelHas(nl, ip)
+	if err != nil || link == "" {
+		return nil
+	}
+	return &doctor.Result{Status: doctor.Fail,
+		Detail: fmt.Sprintf("[port0] addr=%s is also the kernel's address on %s, and DPDK drives %s, which is not bifurcated: the kernel and F-Stack both answer ARP for %s, and its traffic goes to whichever answered last",
+			ip, link, strings.Join(plain, ","), ip),
+		Fix: fmt.Sprintf("give F-Stack an address of its own on that network: photonctl setup --only fstack --fstack-addr FREE_ADDR/LEN --fstack-gateway GW (or leave %s's address off the kernel)", link)}
 }
 
 // FullPCI writes a PCI address with its domain (03:00.0 -> 0000:03:00.0).

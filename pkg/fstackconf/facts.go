@@ -40,8 +40,12 @@ type Facts struct {
 	Bifurcated bool
 
 	Addr, Netmask, Broadcast, Gateway string
-	Addr6, Gateway6                   string
-	Prefix6                           int
+	// Own: [port0] is F-Stack's own address (spec fstack_addr), not the
+	// PF's; GatewayFrom says where its gateway came from.
+	Own             bool
+	GatewayFrom     string
+	Addr6, Gateway6 string
+	Prefix6         int
 
 	NUMANode  int
 	NodeCPUs  CPUSet // CPUs of the PF's NUMA node that are online
@@ -83,7 +87,12 @@ func Gather(env *engine.Env) (*Facts, error) {
 		return nil, fmt.Errorf("%w: link %s has no PCI device (/sys/class/net/%s/device); give the PF with --pf", ErrNoPF, f.PF, f.PF)
 	}
 	f.PFPCI = pci
-	if err := f.ipv4(nl, link); err != nil {
+	if env.Spec.FstackAddr != "" {
+		err = f.own(nl, link, env.Spec)
+	} else {
+		err = f.ipv4(nl, link)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if env.Spec.IPv6 {
@@ -93,6 +102,10 @@ func Gather(env *engine.Env) (*Facts, error) {
 	f.Bifurcated = sriov.Bifurcated(h, f.PFPCI)
 	if err := f.needsVFIO(env); err != nil {
 		return nil, err
+	}
+	if !f.Own && !f.Bifurcated && f.VFPCI != "" {
+		f.Notes = append(f.Notes, fmt.Sprintf("[port0] is %s's own address %s, but DPDK drives VF %s on vfio-pci (%s is not bifurcated): the kernel and F-Stack would both answer ARP for %s; give F-Stack an address of its own with --fstack-addr ADDR/LEN (and --fstack-gateway GW)",
+			f.PF, f.Addr, f.VFPCI, f.PF, f.Addr))
 	}
 	if err := f.cpus(h); err != nil {
 		return nil, err
@@ -237,6 +250,68 @@ func (f *Facts) ipv4(nl *netlink.Handle, link netlink.Link) error {
 		}
 	}
 	return fmt.Errorf("%w: no IPv4 default route goes through %s; F-Stack's [port0] needs a gateway (ip route add default via GW dev %s)", ErrNoAddress, f.PF, f.PF)
+}
+
+// own fills [port0] from spec fstack_addr (checked by spec.Validate): F-Stack's
+// own address on the PF's network. The address must be one no link of this
+// host has (else the kernel and F-Stack both answer ARP for it); the gateway
+// is fstack_gateway, else the PF's IPv4 default route's when it lies inside
+// the prefix. The PF itself needs no address then.
+func (f *Facts) own(nl *netlink.Handle, link netlink.Link, s spec.Spec) error {
+	pfx, err := netip.ParsePrefix(s.FstackAddr)
+	if err != nil || !pfx.Addr().Is4() {
+		return engine.BadInput("--fstack-addr %q: give an IPv4 address with its prefix length, such as 10.0.3.20/24", s.FstackAddr)
+	}
+	if on, err := KernelHas(nl, pfx.Addr()); err != nil {
+		return err
+	} else if on != "" {
+		return engine.BadInput("--fstack-addr %s: %s already has %s: the kernel answers ARP for it there, and F-Stack would too; F-Stack needs an address no link of this host has; give a free one on %s's network (ip -4 addr shows the taken ones)",
+			s.FstackAddr, on, pfx.Addr(), f.PF)
+	}
+	f.Own = true
+	f.Addr, f.Netmask, f.Broadcast = pfx.Addr().String(), Netmask(pfx.Bits()).String(), spec.Broadcast4(pfx).String()
+	if s.FstackGateway != "" {
+		f.Gateway, f.GatewayFrom = s.FstackGateway, "--fstack-gateway"
+		return nil
+	}
+	routes, err := nl.RouteList(link, unix.AF_INET)
+	if err != nil {
+		return fmt.Errorf("listing the routes of %s: %w", f.PF, err)
+	}
+	why := fmt.Sprintf("no IPv4 default route goes through %s", f.PF)
+	for _, r := range routes {
+		if !isDefault(r) || r.Gw == nil {
+			continue
+		}
+		gw, ok := netip.AddrFromSlice(r.Gw.To4())
+		if ok && pfx.Contains(gw) && gw != pfx.Addr() {
+			f.Gateway, f.GatewayFrom = gw.String(), f.PF+"'s default route"
+			return nil
+		}
+		why = fmt.Sprintf("%s's default route goes via %s, outside %s", f.PF, r.Gw, pfx.Masked())
+		break
+	}
+	return engine.BadInput("--fstack-addr %s: %s, and F-Stack requires a gateway in [port0] (F-Stack 1.24 lib/ff_config.c checks it and will not start without one): give the router of %s with --fstack-gateway GW",
+		s.FstackAddr, why, pfx.Masked())
+}
+
+// KernelHas names the link that has IPv4 address a in nl's namespace, ""
+// when none has. Equivalent to: ip -4 addr show to a/32.
+func KernelHas(nl *netlink.Handle, a netip.Addr) (string, error) {
+	addrs, err := nl.AddrList(nil, unix.AF_INET)
+	if err != nil {
+		return "", fmt.Errorf("listing the host's IPv4 addresses: %w", err)
+	}
+	for _, x := range addrs {
+		if ip, ok := netip.AddrFromSlice(x.IP.To4()); ok && ip == a {
+			name := fmt.Sprintf("link %d", x.LinkIndex)
+			if l, err := nl.LinkByIndex(x.LinkIndex); err == nil {
+				name = l.Attrs().Name
+			}
+			return name, nil
+		}
+	}
+	return "", nil
 }
 
 func (f *Facts) ipv6(nl *netlink.Handle, link netlink.Link) {

@@ -15,8 +15,8 @@ const template = `# f-stack.conf, first written by photonctl.
 lcore_mask=1
 # Memory channels per socket.
 channel=4
-# MB of hugepage memory DPDK takes; without it DPDK takes what it finds.
-#memory=1024
+# MB of hugepage memory DPDK takes: photonctl setup sizes memory for
+# F-Stack's pools (a larger value is kept); without it DPDK takes what it finds.
 promiscuous=1
 numa_on=1
 # Leave checksums and segmentation to the stack, not the NIC.
@@ -34,8 +34,8 @@ nb_vdev=0
 nb_bond=0
 
 [port0]
-# The dataplane shares the host's address: it owns only its own TCP port,
-# the kernel keeps the rest of the traffic.
+# F-Stack's address: the PF's, shared with the kernel (mlx5: F-Stack owns
+# its TCP port only), or one of its own on that network (--fstack-addr).
 addr=198.51.100.2
 netmask=255.255.255.0
 broadcast=198.51.100.255

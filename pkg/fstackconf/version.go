@@ -24,31 +24,20 @@ var (
 
 // DetectVersion finds the installed F-Stack release: the version in the name
 // of the library libfstack.a points to (make install names it
-// libfstack.a.1.24), else in $FF_PATH: its VERSION file, F-STACK_VERSION in
-// lib/Makefile, the newest release RELEASE_NOTES.md names, or the folder's
-// name (f-stack-1.22). F-Stack installs no pkg-config file. source says
-// where it was found; ok is false when nothing says.
+// libfstack.a.1.24), else in $FF_PATH (TreeVersion). F-Stack installs no
+// pkg-config file. source says where it was found; ok is false when nothing
+// says.
 func DetectVersion(h *host.Host, ffPath string) (v Version, source string, ok bool) {
-	try := func(s, from string) bool {
-		m := versionRe.FindStringSubmatch(strings.TrimSpace(s))
-		if m == nil {
-			return false
-		}
-		pv, err := ParseVersion(m[1])
-		if err != nil {
-			return false
-		}
-		v, source = pv, from
-		return true
-	}
 	lib := LibDir + "/libfstack.a"
-	if t, err := h.ReadLink(lib); err == nil && try(strings.TrimPrefix(path.Base(t), "libfstack.a."), lib+" -> "+t) {
-		return v, source, true
+	if t, err := h.ReadLink(lib); err == nil {
+		if v, ok := versionIn(strings.TrimPrefix(path.Base(t), "libfstack.a.")); ok {
+			return v, lib + " -> " + t, true
+		}
 	}
 	if m, _ := h.Glob(lib + ".1.*"); len(m) > 0 {
 		best := Version{}
 		for _, p := range m {
-			if try(strings.TrimPrefix(path.Base(p), "libfstack.a."), p) && v.Minor > best.Minor {
+			if v, ok := versionIn(strings.TrimPrefix(path.Base(p), "libfstack.a.")); ok && v.Minor > best.Minor {
 				best = v
 			}
 		}
@@ -57,25 +46,62 @@ func DetectVersion(h *host.Host, ffPath string) (v Version, source string, ok bo
 		}
 	}
 	if ffPath != "" {
-		if s, err := h.ReadString(ffPath + "/VERSION"); err == nil && try(s, "$FF_PATH/VERSION") {
-			return v, source, true
+		return TreeVersion(h, ffPath)
+	}
+	return Version{}, "", false
+}
+
+// TreeVersion is the F-Stack release of the tree (or install prefix) at
+// ffPath, the FF_PATH of a build: the version in the name of the library
+// lib/libfstack.a points to (an install prefix), its VERSION file,
+// F-STACK_VERSION in lib/Makefile, the newest release RELEASE_NOTES.md
+// names, or the folder's name (f-stack-1.22). source says where it was found
+// ($FF_PATH/VERSION, ...); ok is false when nothing says.
+func TreeVersion(h *host.Host, ffPath string) (v Version, source string, ok bool) {
+	if t, err := h.ReadLink(ffPath + "/lib/libfstack.a"); err == nil {
+		if v, ok := versionIn(strings.TrimPrefix(path.Base(t), "libfstack.a.")); ok {
+			return v, "$FF_PATH/lib/libfstack.a -> " + t, true
 		}
-		if b, err := h.ReadFile(ffPath + "/lib/Makefile"); err == nil {
-			if m := regexp.MustCompile(`(?m)^F-STACK_VERSION\s*=\s*(\S+)`).FindSubmatch(b); m != nil && try(string(m[1]), "F-STACK_VERSION in $FF_PATH/lib/Makefile") {
-				return v, source, true
+	}
+	if s, err := h.ReadString(ffPath + "/VERSION"); err == nil {
+		if v, ok := versionIn(s); ok {
+			return v, "$FF_PATH/VERSION", true
+		}
+	}
+	if b, err := h.ReadFile(ffPath + "/lib/Makefile"); err == nil {
+		if m := makefileVersionRe.FindSubmatch(b); m != nil {
+			if v, ok := versionIn(string(m[1])); ok {
+				return v, "F-STACK_VERSION in $FF_PATH/lib/Makefile", true
 			}
 		}
-		notes := path.Join(ffPath, "RELEASE_NOTES.md")
-		if b, err := h.ReadFile(notes); err == nil {
-			if m := notesVersionRe.FindSubmatch(b); m != nil && try(string(m[1]), notes) {
-				return v, source, true
+	}
+	notes := path.Join(ffPath, "RELEASE_NOTES.md")
+	if b, err := h.ReadFile(notes); err == nil {
+		if m := notesVersionRe.FindSubmatch(b); m != nil {
+			if v, ok := versionIn(string(m[1])); ok {
+				return v, notes, true
 			}
 		}
-		if m := dirVersionRe.FindStringSubmatch(path.Base(path.Clean(ffPath))); m != nil && try(m[1], "FF_PATH "+ffPath) {
-			return v, source, true
+	}
+	if m := dirVersionRe.FindStringSubmatch(path.Base(path.Clean(ffPath))); m != nil {
+		if v, ok := versionIn(m[1]); ok {
+			return v, "FF_PATH " + ffPath, true
 		}
 	}
 	return Version{}, "", false
+}
+
+var makefileVersionRe = regexp.MustCompile(`(?m)^F-STACK_VERSION\s*=\s*(\S+)`)
+
+// versionIn is the F-Stack release a version string ends with ("1.24",
+// "1.24.0").
+func versionIn(s string) (Version, bool) {
+	m := versionRe.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return Version{}, false
+	}
+	v, err := ParseVersion(m[1])
+	return v, err == nil
 }
 
 // DPDKFor is the DPDK release each F-Stack release is built against.

@@ -59,3 +59,42 @@ func TestResolveVersionOrder(t *testing.T) {
 		t.Errorf("--fstack-version 2.0: %v; want the versions listed", err)
 	}
 }
+
+// TreeVersion reads the tree a build links, not the install under
+// /usr/local/lib (DetectVersion's first choice): make fstack stamps the
+// F-Stack of FF_PATH into photonctl.
+func TestTreeVersion(t *testing.T) {
+	h := fixture.Host(t, "fstack-cx4")
+	writeHost(t, h, "/usr/local/lib/libfstack.a.1.23", "not a library")
+	if err := os.Symlink("libfstack.a.1.23", h.Path("/usr/local/lib/libfstack.a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := TreeVersion(h, "/opt/src/f-stack"); ok {
+		t.Fatal("TreeVersion of a missing tree said a version")
+	}
+	steps := []struct {
+		file, data, want, from string
+	}{
+		{"/opt/src/f-stack/RELEASE_NOTES.md", "# F-Stack Release Note\n\n2024.06 F-Stack v1.24\n\n2023.09 F-Stack v1.23\n", "1.24", "/opt/src/f-stack/RELEASE_NOTES.md"},
+		{"/opt/src/f-stack/lib/Makefile", "TOPDIR=..\nF-STACK_VERSION=1.25\n", "1.25", "F-STACK_VERSION in $FF_PATH/lib/Makefile"},
+		{"/opt/src/f-stack/VERSION", "1.24\n", "1.24", "$FF_PATH/VERSION"},
+	}
+	for _, s := range steps {
+		writeHost(t, h, s.file, s.data)
+		v, from, ok := TreeVersion(h, "/opt/src/f-stack")
+		if !ok || v.String() != s.want || from != s.from {
+			t.Errorf("with %s: TreeVersion = %s from %q (%v), want %s from %q", s.file, v, from, ok, s.want, s.from)
+		}
+	}
+	if v, from, _ := DetectVersion(h, "/opt/src/f-stack"); v.String() != "1.23" || !strings.Contains(from, "/usr/local/lib/libfstack.a") {
+		t.Errorf("DetectVersion = %s from %q, want the installed 1.23", v, from)
+	}
+	// An install prefix: lib/libfstack.a links to libfstack.a.1.22.
+	writeHost(t, h, "/opt/ff/lib/libfstack.a.1.22", "not a library")
+	if err := os.Symlink("libfstack.a.1.22", h.Path("/opt/ff/lib/libfstack.a")); err != nil {
+		t.Fatal(err)
+	}
+	if v, from, ok := TreeVersion(h, "/opt/ff"); !ok || v.String() != "1.22" || from != "$FF_PATH/lib/libfstack.a -> libfstack.a.1.22" {
+		t.Errorf("prefix: TreeVersion = %s from %q (%v)", v, from, ok)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,6 +48,13 @@ type Spec struct {
 	FstackVersion string `yaml:"fstack_version" flag:"fstack-version"`
 	LowLatency    bool   `yaml:"low_latency" flag:"low-latency"`
 	IPv6          bool   `yaml:"ipv6" flag:"ipv6"`
+	// FstackAddr gives F-Stack an IPv4 address of its own (CIDR,
+	// 10.0.3.20/24) for [port0] instead of the PF's: for a VF on vfio-pci
+	// beside a PF that keeps its kernel address. FstackGateway is [port0]'s
+	// gateway then (default: the PF's default route's, when inside the
+	// prefix).
+	FstackAddr    string `yaml:"fstack_addr" flag:"fstack-addr"`
+	FstackGateway string `yaml:"fstack_gateway" flag:"fstack-gateway"`
 }
 
 // Default is the spec with nothing asked for.
@@ -227,7 +235,62 @@ func (s Spec) Validate() error {
 	if s.FstackVersion != "" && !regexp.MustCompile(`^1\.\d+$`).MatchString(s.FstackVersion) {
 		return &Error{"fstack_version", fmt.Sprintf("%q: give a version such as 1.24", s.FstackVersion)}
 	}
+	return s.validateFstackAddr()
+}
+
+// validateFstackAddr checks fstack_addr and fstack_gateway: an IPv4 host
+// address with its prefix that is neither the network's nor its broadcast
+// address, and a gateway inside that prefix other than the address.
+func (s Spec) validateFstackAddr() error {
+	if s.FstackAddr == "" {
+		if s.FstackGateway != "" {
+			return &Error{"fstack_gateway", fmt.Sprintf("%q without fstack_addr: the gateway is for F-Stack's own address; give --fstack-addr ADDR/LEN too, or leave both out and [port0] takes the PF's address and gateway", s.FstackGateway)}
+		}
+		return nil
+	}
+	pfx, err := netip.ParsePrefix(s.FstackAddr)
+	if err != nil || !pfx.Addr().Is4() {
+		return &Error{"fstack_addr", fmt.Sprintf("%q is not an IPv4 address with its prefix length; give one such as 10.0.3.20/24", s.FstackAddr)}
+	}
+	if pfx.Bits() > 30 || pfx.Bits() < 1 {
+		return &Error{"fstack_addr", fmt.Sprintf("%s: a /%d leaves no network with a broadcast address and a gateway beside F-Stack's address, which [port0] needs; give the prefix of the PF's network, /1 to /30", s.FstackAddr, pfx.Bits())}
+	}
+	netw, bcast := pfx.Masked().Addr(), Broadcast4(pfx)
+	switch pfx.Addr() {
+	case netw:
+		return &Error{"fstack_addr", fmt.Sprintf("%s is the network address of %s, not a host's; give a free address inside it, such as %s/%d", s.FstackAddr, pfx.Masked(), netw.Next(), pfx.Bits())}
+	case bcast:
+		return &Error{"fstack_addr", fmt.Sprintf("%s is the broadcast address of %s, not a host's; give a free address inside it", s.FstackAddr, pfx.Masked())}
+	}
+	if s.FstackGateway == "" {
+		return nil
+	}
+	gw, err := netip.ParseAddr(s.FstackGateway)
+	if err != nil || !gw.Is4() {
+		return &Error{"fstack_gateway", fmt.Sprintf("%q is not an IPv4 address; give the router of %s, such as %s", s.FstackGateway, pfx.Masked(), netw.Next())}
+	}
+	switch {
+	case !pfx.Contains(gw) || gw == netw || gw == bcast:
+		return &Error{"fstack_gateway", fmt.Sprintf("%s is not a host address inside fstack_addr's network %s: F-Stack reaches its gateway directly, so give the router on %s", gw, pfx.Masked(), pfx.Masked())}
+	case gw == pfx.Addr():
+		return &Error{"fstack_gateway", fmt.Sprintf("%s is fstack_addr's own address: give the network's router", gw)}
+	}
 	return nil
+}
+
+// Broadcast4 is the broadcast address of an IPv4 prefix.
+func Broadcast4(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	for i := range a {
+		bits := p.Bits() - 8*i
+		switch {
+		case bits <= 0:
+			a[i] = 0xff
+		case bits < 8:
+			a[i] |= 0xff >> bits
+		}
+	}
+	return netip.AddrFrom4(a)
 }
 
 // HugepageKB turns "2M", "1G", "2048kB" into kB.

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -64,6 +65,43 @@ func TestIsPCIAddress(t *testing.T) {
 	for s, want := range map[string]bool{"0000:03:00.0": true, "03:00.2": true, "0000:03:00.8": false, "3:00.0": false, "eth0": false, "0000:03:00.0x": false} {
 		if IsPCIAddress(s) != want {
 			t.Errorf("IsPCIAddress(%q) != %v", s, want)
+		}
+	}
+}
+
+// fstack_addr and fstack_gateway: what is wrong whatever the host is, named
+// with what to give instead.
+func TestFstackAddrRejects(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"fstack_addr: 10.0.3.20\n", `fstack_addr: "10.0.3.20" is not an IPv4 address with its prefix length; give one such as 10.0.3.20/24`},
+		{"fstack_addr: 2001:db8::2/64\n", "is not an IPv4 address with its prefix length"},
+		{"fstack_addr: 10.0.3.300/24\n", "is not an IPv4 address"},
+		{"fstack_addr: 10.0.3.0/24\n", "10.0.3.0/24 is the network address of 10.0.3.0/24, not a host's; give a free address inside it, such as 10.0.3.1/24"},
+		{"fstack_addr: 10.0.3.255/24\n", "10.0.3.255/24 is the broadcast address of 10.0.3.0/24"},
+		{"fstack_addr: 10.0.3.7/30\n", "10.0.3.7/30 is the broadcast address of 10.0.3.4/30"},
+		{"fstack_addr: 10.0.3.20/32\n", "a /32 leaves no network"},
+		{"fstack_addr: 10.0.3.20/24\nfstack_gateway: 10.0.4.1\n", "fstack_gateway: 10.0.4.1 is not a host address inside fstack_addr's network 10.0.3.0/24"},
+		{"fstack_addr: 10.0.3.20/24\nfstack_gateway: 10.0.3.255\n", "is not a host address inside"},
+		{"fstack_addr: 10.0.3.20/24\nfstack_gateway: 10.0.3.20\n", "fstack_gateway: 10.0.3.20 is fstack_addr's own address"},
+		{"fstack_addr: 10.0.3.20/24\nfstack_gateway: gw\n", `fstack_gateway: "gw" is not an IPv4 address; give the router of 10.0.3.0/24`},
+		{"fstack_gateway: 10.0.3.1\n", `fstack_gateway: "10.0.3.1" without fstack_addr`},
+	} {
+		_, err := Parse(strings.NewReader(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrInvalid) {
+			t.Errorf("Parse(%q) = %v, want an ErrInvalid with %q", tc.in, err, tc.want)
+		}
+	}
+	for _, ok := range []string{"fstack_addr: 10.0.3.20/24\n", "fstack_addr: 10.0.3.20/24\nfstack_gateway: 10.0.3.1\n", "fstack_addr: 172.16.4.1/30\nfstack_gateway: 172.16.4.2\n"} {
+		if _, err := Parse(strings.NewReader(ok)); err != nil {
+			t.Errorf("Parse(%q) = %v", ok, err)
+		}
+	}
+}
+
+func TestBroadcast4(t *testing.T) {
+	for in, want := range map[string]string{"10.0.3.20/24": "10.0.3.255", "172.16.4.1/30": "172.16.4.3", "10.9.0.5/16": "10.9.255.255", "10.1.2.3/20": "10.1.15.255", "1.2.3.4/1": "127.255.255.255"} {
+		if got := Broadcast4(netip.MustParsePrefix(in)).String(); got != want {
+			t.Errorf("Broadcast4(%s) = %s, want %s", in, got, want)
 		}
 	}
 }
