@@ -105,3 +105,19 @@ func TestCheckLeftovers(t *testing.T) {
 		t.Error("a prefix with a slash was accepted")
 	}
 }
+
+// A conf without file_prefix runs as DPDK's "rte": its leftovers are
+// cleaned too, but never while a live process maps them.
+func TestCleanIfUnused(t *testing.T) {
+	h := fixture.Host(t, "dataplane-busy")
+	if removed, err := CleanIfUnused(h, "rte"); err != nil || len(removed) != 0 {
+		t.Errorf("CleanIfUnused(rte) with a live process mapping rtemap_0: removed %v, %v", removed, err)
+	}
+	if !h.Exists("/dev/hugepages/rtemap_0") {
+		t.Error("CleanIfUnused removed hugepage files a live process maps")
+	}
+	removed, err := CleanIfUnused(h, FilePrefix)
+	if err != nil || len(removed) != 3 {
+		t.Errorf("CleanIfUnused(%s), no process: removed %v, %v; want its 3 files", FilePrefix, removed, err)
+	}
+}

@@ -71,10 +71,8 @@ func startFstack(cfg Config) (backend, netip.AddrPort, error) {
 			ErrPreflight, cfg.Listen, port0, cfg.Conf, port0, cfg.Listen.Port(), cfg.Listen.Port())
 	}
 	l := &fstackLoop{h: h, prefix: conf.DPDKPrefix(), runCh: make(chan struct{}), done: make(chan struct{})}
-	if l.prefix == FilePrefix {
-		if _, err := CleanRuntime(h, FilePrefix); err != nil {
-			return nil, netip.AddrPort{}, err
-		}
+	if _, err := CleanIfUnused(h, l.prefix); err != nil {
+		return nil, netip.AddrPort{}, err
 	}
 	ready := make(chan error, 1)
 	go func() {
@@ -144,10 +142,13 @@ func (l *fstackLoop) stats() Stats {
 	return l.readStats()
 }
 
-// close removes DPDK's runtime files of photonctl's prefix: the loop
+// close removes the DPDK runtime files of the conf's prefix (photonctl's,
+// or DPDK's default "rte" when the conf sets no file_prefix): this process
+// was that prefix's primary, so they are its own, and its hugepages go
+// back to the free pool when it exits. Without it a clean stop left
+// /run/dpdk/rte and the hugepage files behind, and doctor failed the
+// hugepage reservation (found on the e2e guest, issue 17). The loop
 // already closed its sockets on its own thread.
 func (l *fstackLoop) close() {
-	if l.prefix == FilePrefix {
-		CleanRuntime(l.h, FilePrefix)
-	}
+	CleanRuntime(l.h, l.prefix)
 }

@@ -53,6 +53,19 @@ func CleanRuntime(h *host.Host, prefix string) ([]string, error) {
 	return removed, errors.Join(errs...)
 }
 
+// CleanIfUnused is CleanRuntime for a prefix that may not be photonctl's
+// (f-stack.conf without file_prefix runs as DPDK's default, "rte"): it
+// removes nothing while a live process maps one of the prefix's hugepage
+// files. The fstack engine calls it before ff_init; after ff_run returns
+// it calls CleanRuntime, since then the files are its own (DPDK let it be
+// the primary process of that prefix), mapped by itself alone.
+func CleanIfUnused(h *host.Host, prefix string) ([]string, error) {
+	if prefixesInUse(h)[prefix] {
+		return nil, nil
+	}
+	return CleanRuntime(h, prefix)
+}
+
 // prefixesInUse returns the DPDK file prefixes whose hugepage files some
 // process has mapped (from /proc/*/maps).
 func prefixesInUse(h *host.Host) map[string]bool {
