@@ -171,10 +171,19 @@ func InstalledDPDK(h *host.Host) (release, pcFile string) {
 	return "", ""
 }
 
+// Linked is the F-Stack release linked into this photonctl ("1.24"), ""
+// in a build without the fstack engine: cmd/photonctl sets it at start
+// from the build's stamp (pkg/dataplane). Where no libfstack is installed
+// it is the release a conf is written and checked for, since the engine of
+// this very binary is what reads it (issue 17: a host with DPDK's runtime
+// and photonctl built with F-Stack, no F-Stack tree).
+var Linked string
+
 // How a version was resolved.
 const (
 	FromFlag      = "flag"      // --fstack-version
 	FromInstalled = "installed" // libfstack, $FF_PATH
+	FromLinked    = "linked"    // the F-Stack linked into this photonctl
 	FromConf      = "conf"      // the allow-list key an existing f-stack.conf uses
 	FromDPDK      = "dpdk"      // the F-Stack built for the installed DPDK
 )
@@ -202,7 +211,8 @@ var ErrUnknownVersion = fmt.Errorf("%w: cannot tell the F-Stack version", ErrVer
 
 // ResolveVersion is the one way every command (setup, conf render, conf
 // check, lab, doctor) picks the F-Stack release: --fstack-version, else the
-// installed libfstack's version (or $FF_PATH's), else the allow-list key an
+// installed libfstack's version (or $FF_PATH's), else the F-Stack linked
+// into this photonctl (Linked), else the allow-list key an
 // existing f-stack.conf uses (pci_whitelist: 1.24, allow: 1.25), else the
 // F-Stack built for the installed DPDK (22.11: 1.24, 23.11: 1.25), else
 // ErrUnknownVersion saying how to give it. Errors list the versions
@@ -220,8 +230,19 @@ func ResolveVersion(h *host.Host, q VersionQuery) (Resolved, error) {
 		}
 		return r, nil
 	}
+	linked, linkedOK := Version{}, false
+	if Linked != "" {
+		linked, linkedOK = versionIn(Linked)
+	}
 	if ok {
-		return Resolved{Version: found, From: FromInstalled, How: src}, nil
+		r := Resolved{Version: found, From: FromInstalled, How: src}
+		if linkedOK && linked != found {
+			r.Notes = append(r.Notes, fmt.Sprintf("F-Stack %s is installed (%s), while this photonctl has F-Stack %s linked in: its run echo reads the conf as F-Stack %s", found, src, linked, linked))
+		}
+		return r, nil
+	}
+	if linkedOK {
+		return Resolved{Version: linked, From: FromLinked, How: "the F-Stack linked into this photonctl"}, nil
 	}
 	data, name := q.ConfData, q.Conf
 	if data == nil && q.Conf != "" {

@@ -60,6 +60,32 @@ func TestResolveVersionOrder(t *testing.T) {
 	}
 }
 
+// A photonctl with F-Stack linked in writes and checks confs for that
+// release where no libfstack is installed (a host with DPDK's runtime and
+// no F-Stack tree: the e2e guest of issue 17), ahead of the conf's key and
+// the DPDK guess, and says so when an installed one differs.
+func TestResolveVersionLinked(t *testing.T) {
+	h := fixture.Host(t, "fstack-cx4")
+	t.Cleanup(func() { Linked = "" })
+	writeHost(t, h, "/usr/local/lib64/pkgconfig/libdpdk.pc", "prefix=/usr/local\nName: DPDK\nVersion: 23.11.2\n")
+	writeHost(t, h, "/etc/f-stack.conf", "[dpdk]\nallow=0000:03:00.0\n")
+	q := VersionQuery{Conf: "/etc/f-stack.conf"}
+	Linked = "1.24"
+	r, err := ResolveVersion(h, q)
+	if err != nil || r.Version.String() != "1.24" || r.From != FromLinked || len(r.Notes) != 0 {
+		t.Fatalf("linked 1.24 beside a 1.25 conf key and DPDK 23.11: %+v, %v; want 1.24 from %s, no note", r, err, FromLinked)
+	}
+	writeHost(t, h, "/usr/local/lib/libfstack.a.1.23", "not a library")
+	r, err = ResolveVersion(h, q)
+	if err != nil || r.Version.String() != "1.23" || r.From != FromInstalled || !strings.Contains(strings.Join(r.Notes, ";"), "F-Stack 1.24 linked in") {
+		t.Errorf("installed 1.23, linked 1.24: %+v, %v; want the installed one, with a note of the linked one", r, err)
+	}
+	Linked = ""
+	if r, _ := ResolveVersion(h, q); r.From != FromInstalled || len(r.Notes) != 0 {
+		t.Errorf("not linked: %+v", r)
+	}
+}
+
 // TreeVersion reads the tree a build links, not the install under
 // /usr/local/lib (DetectVersion's first choice): make fstack stamps the
 // F-Stack of FF_PATH into photonctl.
