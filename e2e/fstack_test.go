@@ -148,7 +148,7 @@ func TestFstack(t *testing.T) {
 				if c.Status == "fail" {
 					bad = append(bad, fmt.Sprintf("%s: %s (fix: %s)", c.ID, c.Detail, c.Fix))
 				}
-				if c.ID == "dpdk-probe" {
+				if c.ID == "testpmd-probe" {
 					probed = true
 					t.Logf("doctor %s: %s %s: %s", args, c.ID, c.Status, c.Detail)
 				}
