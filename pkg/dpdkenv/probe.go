@@ -136,13 +136,25 @@ func needIsolation(h *host.Host, devices []string) (bool, []string) {
 	return isolate, why
 }
 
+// ProbePrefix is the DPDK file prefix of the probe: in memory DPDK still
+// makes its runtime folder, /var/run/dpdk/<prefix>, and an empty one left
+// as "rte" made doctor warn of a dead DPDK process's leftovers right after
+// the probe (issue 17's guest). Its own prefix is its own folder to remove.
+const ProbePrefix = "photonctl-probe"
+
+// probeMbufs is testpmd's mbuf pool for the probe: enough for a port's
+// rings (512 + 512 descriptors) and the per-lcore caches; testpmd's own
+// default (155456 mbufs, 338 MB on the guest) would fail on a host whose
+// hugepages were sized for f-stack.conf's memory.
+const probeMbufs = 8192
+
 // ProbeArgv is the probe's command line: testpmd (at the path given) on two
-// online CPUs, in memory (no runtime files left behind), on the devices,
-// with every port in rte_flow isolated mode when isolate, stopped with
-// SIGINT after d from its launch.
+// online CPUs, in memory under ProbePrefix, on the devices, with a small
+// mbuf pool, with every port in rte_flow isolated mode when isolate,
+// stopped with SIGINT after d from its launch.
 func ProbeArgv(testpmd string, devices []string, lcores string, d time.Duration, isolate bool) []string {
 	argv := []string{"timeout", "--signal=INT", "--kill-after=" + seconds(probeKillAfter), seconds(d),
-		testpmd, "-l", lcores, "-n", "4", "--in-memory"}
+		testpmd, "-l", lcores, "-n", "4", "--in-memory", "--file-prefix=" + ProbePrefix}
 	for _, dev := range devices {
 		argv = append(argv, "-a", dev)
 	}
@@ -150,7 +162,18 @@ func ProbeArgv(testpmd string, devices []string, lcores string, d time.Duration,
 	if isolate {
 		argv = append(argv, flowIsolateAll)
 	}
-	return append(argv, "--stats-period", "1")
+	return append(argv, "--total-num-mbufs="+strconv.Itoa(probeMbufs), "--stats-period", "1")
+}
+
+// removeProbeRuntime removes the runtime folder the probe's DPDK made
+// (/var/run/dpdk/ProbePrefix) and /var/run/dpdk when the probe made that
+// too (dpdkDirBefore false): folders only, and only empty ones (os.Remove),
+// so nothing of another DPDK process can go.
+func removeProbeRuntime(h *host.Host, dpdkDirBefore bool) {
+	_ = os.Remove(h.Path("/var/run/dpdk", ProbePrefix))
+	if !dpdkDirBefore {
+		_ = os.Remove(h.Path("/var/run/dpdk"))
+	}
 }
 
 // seconds is d as timeout(1) takes it: "5", "0.5".
@@ -273,7 +296,9 @@ func runProbe(ctx context.Context, env *engine.Env, argv []string, devices []str
 		mode = "without flow isolation: " + strings.Join(why, "; ")
 	}
 	env.Progressf("probing %s with dpdk-testpmd for %s, %s", strings.Join(devices, ", "), secs(d), mode)
+	dpdkDirBefore := env.Host.Exists("/var/run/dpdk")
 	out, err := env.Run.Run(ctx, argv...)
+	removeProbeRuntime(env.Host, dpdkDirBefore)
 	// Exit code 124 is timeout stopping testpmd after d, as meant (137:
 	// killed probeKillAfter later); judgeProbe reads the output whatever
 	// the exit code.

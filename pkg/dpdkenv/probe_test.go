@@ -336,3 +336,51 @@ func TestProbeScript(t *testing.T) {
 		})
 	}
 }
+
+// The probe runs under its own DPDK prefix with a small mbuf pool, and
+// removes the runtime folder DPDK makes even in memory: an empty
+// /var/run/dpdk/rte after the probe made doctor warn of leftovers on
+// issue 17's guest. Only empty folders go.
+func TestProbeLeavesNoRuntimeFolder(t *testing.T) {
+	argv := ProbeArgv("/usr/bin/dpdk-testpmd", []string{"0000:01:10.0"}, "0,1", DefaultProbeTime, false)
+	i := slices.Index(argv, "--")
+	if !slices.Contains(argv[:i], "--file-prefix="+ProbePrefix) || !slices.Contains(argv[i:], "--total-num-mbufs=8192") {
+		t.Errorf("the probe's argv lacks its prefix (EAL) or its mbuf pool (testpmd): %q", argv)
+	}
+	h := fixture.Host(t, "dpdkenv-healthy")
+	mk := func(p string) {
+		if err := os.MkdirAll(h.Path(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("/var/run/dpdk/" + ProbePrefix)
+	mk("/var/run/dpdk/rte")
+	if err := os.WriteFile(h.Path("/var/run/dpdk/rte/config"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	removeProbeRuntime(h, false)
+	if h.Exists("/var/run/dpdk/" + ProbePrefix) {
+		t.Error("the probe's runtime folder is still there")
+	}
+	if !h.Exists("/var/run/dpdk/rte/config") {
+		t.Error("another prefix's runtime files went with the probe's")
+	}
+	// /var/run/dpdk made by the probe goes too, when nothing else is in it.
+	if err := os.RemoveAll(h.Path("/var/run/dpdk/rte")); err != nil {
+		t.Fatal(err)
+	}
+	mk("/var/run/dpdk/" + ProbePrefix)
+	removeProbeRuntime(h, false)
+	if h.Exists("/var/run/dpdk") {
+		t.Error("/var/run/dpdk, made by the probe, is still there")
+	}
+	// A folder that is not empty is not the probe's to remove.
+	mk("/var/run/dpdk/" + ProbePrefix)
+	if err := os.WriteFile(h.Path("/var/run/dpdk/"+ProbePrefix+"/config"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	removeProbeRuntime(h, true)
+	if !h.Exists("/var/run/dpdk/" + ProbePrefix + "/config") {
+		t.Error("removeProbeRuntime removed a folder with files in it")
+	}
+}
