@@ -137,7 +137,7 @@ func TestFstack(t *testing.T) {
 	})
 
 	v.phase("F4 doctor, then doctor --probe: not one fail", func() error {
-		for _, args := range []string{"", "--probe --probe-time 90s"} {
+		for _, args := range []string{"", "--probe --probe-time 30s"} {
 			rep, err := v.doctor(args)
 			if err != nil {
 				return err
