@@ -16,13 +16,20 @@ import (
 
 var loopback = netip.MustParseAddrPort("127.0.0.1:0")
 
+// testIO is the kernel engine's loop the tests start (TestUring runs them
+// again on io_uring).
+var testIO = IOEpoll
+
 // startEcho starts the kernel engine on a free loopback port; it is stopped
 // at the end of the test.
 func startEcho(t *testing.T, buffer int) *Server {
 	t.Helper()
-	s, err := Start(Config{Engine: EngineKernel, Listen: loopback, Buffer: buffer})
+	s, err := Start(Config{Engine: EngineKernel, Listen: loopback, Buffer: buffer, IO: testIO})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
+	}
+	if s.IO != testIO {
+		t.Fatalf("Start with IO %s runs %q (%s)", testIO, s.IO, s.IONote)
 	}
 	t.Cleanup(func() { s.Stop() })
 	return s
@@ -347,7 +354,7 @@ func TestEchoAcceptStorm(t *testing.T) {
 // Stop ends the loop, closes every connection and the listening socket, and
 // returns the totals.
 func TestEchoStop(t *testing.T) {
-	s, err := Start(Config{Engine: EngineKernel, Listen: loopback})
+	s, err := Start(Config{Engine: EngineKernel, Listen: loopback, IO: testIO})
 	if err != nil {
 		t.Fatal(err)
 	}
