@@ -19,6 +19,10 @@ ECHOCOMPARE := internal/echocompare
 # NETPERF: PhotonLibOS's net-perf (a Release build of its examples/perf,
 # testing on), for make bench to compare with PhotonLibOS's echo server.
 NETPERF   ?=
+# PHOTON_FSTACK_DEMO: PhotonLibOS's fstack-dpdk-demo, built with
+# -DPHOTON_ENABLE_FSTACK_DPDK=ON and relinked against libfstack
+# (docs/dataplane.md), for make bench to compare with the fstack engine.
+PHOTON_FSTACK_DEMO ?=
 
 # The version stamp (build/version.sh says how each field is made); make
 # VERSION=v1.2.3 overrides the version.
@@ -37,7 +41,7 @@ STATIC_CC ?= musl-gcc
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-.PHONY: build static man install package test unit lint crashtest demo bench fstack fuzz clean e2e e2e-deps
+.PHONY: build static man install package test unit lint crashtest demo bench bench-fstack fstack fuzz clean e2e e2e-deps
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/photonctl
@@ -106,19 +110,29 @@ demo: $(DEMO_BUILD)
 ## bench: the echo server comparison (kernel engine, Go net, gnet; with
 ## NETPERF=path/to/net-perf, PhotonLibOS's server against the kernel engine,
 ## driven by bench echo and by net-perf's client); as root in a private
-## network namespace with only lo. Where libfstack is under FF_PATH, the
-## fstack engine against the kernel engine in the lab (root); then the Go
-## benchmarks
+## network namespace with only lo. Then bench-fstack (where libfstack is
+## under FF_PATH), then the Go benchmarks
 bench: build
 	cd $(ECHOCOMPARE) && $(GO) build -o $(CURDIR)/echocompare .
 	./echocompare -photonctl $(CURDIR)/photonctl $(if $(NETPERF),-netperf $(abspath $(NETPERF))) $(BENCHFLAGS)
-	@if [ -f $(FF_PATH)/lib/libfstack.a ]; then \
-	  set -e; $(MAKE) --no-print-directory fstack BIN=./photonctl-fstack; \
-	  trap './photonctl-fstack lab down' EXIT; ./photonctl-fstack lab up --engine fstack >/dev/null; \
-	  echo "== fstack vs kernel engine, in the lab (DPDK tap device vs the kernel, same veth)"; \
-	  ./echocompare -lab -servers kernel,fstack -photonctl $(CURDIR)/photonctl-fstack $(BENCHFLAGS); \
+	@if [ -f $(FF_PATH)/lib/libfstack.a ]; then $(MAKE) --no-print-directory bench-fstack; \
 	else echo "(no $(FF_PATH)/lib/libfstack.a: the fstack engine is not compared; make bench FF_PATH=...)"; fi
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-fstack: in the lab (root, libfstack under FF_PATH), the fstack engine
+## against the kernel engine and, with PHOTON_FSTACK_DEMO=path/to/fstack-dpdk-demo,
+## against PhotonLibOS's F-Stack demo (the reference then); pingpong at 10 and
+## 100 connections and streaming, driven by bench echo and, with NETPERF, by
+## net-perf's client
+bench-fstack:
+	@test -f $(FF_PATH)/lib/libfstack.a || { echo "bench-fstack: no $(FF_PATH)/lib/libfstack.a: give FF_PATH=/path/to/f-stack" >&2; exit 2; }
+	cd $(ECHOCOMPARE) && $(GO) build -o $(CURDIR)/echocompare .
+	@$(MAKE) --no-print-directory fstack BIN=./photonctl-fstack
+	@if [ -z "$(PHOTON_FSTACK_DEMO)" ]; then echo "(no PHOTON_FSTACK_DEMO: PhotonLibOS's F-Stack demo is not compared; make bench PHOTON_FSTACK_DEMO=/path/to/fstack-dpdk-demo, built as docs/dataplane.md says)"; fi
+	@set -e; trap './photonctl-fstack lab down' EXIT; ./photonctl-fstack lab up --engine fstack >/dev/null; \
+	  echo "== in the lab (DPDK tap device vs the kernel, same veth): fstack engine vs kernel engine$(if $(PHOTON_FSTACK_DEMO), vs PhotonLibOS's F-Stack demo)"; \
+	  ./echocompare -lab -conns 10,100 -photonctl $(CURDIR)/photonctl-fstack \
+	    $(if $(PHOTON_FSTACK_DEMO),-photon-fstack-demo $(abspath $(PHOTON_FSTACK_DEMO))) $(if $(NETPERF),-netperf $(abspath $(NETPERF))) $(BENCHFLAGS)
 
 ## fstack: photonctl with the F-Stack engine, linked against libfstack under FF_PATH
 ## (an install prefix, headers in include/, or F-Stack's own tree, as its examples use),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -21,6 +22,9 @@ type doctorOptions struct {
 	// Probe runs dpdk-testpmd on the allow-listed devices (opt-in).
 	Probe        bool
 	ProbeDevices []string
+	// ProbeTime is how long dpdk-testpmd may run, from its launch.
+	ProbeTime time.Duration
+	probeSet  bool // --probe-devices or --probe-time given
 }
 
 func newDoctorCmd(g *globalOptions, runF func(*doctorOptions) error) *cobra.Command {
@@ -34,17 +38,20 @@ hugepages, DPDK & F-Stack, f-stack.conf, dataplane. Each warning and failure
 comes with its fix. It changes nothing. Exit code 1 when a check fails.`,
 		Example: `  photonctl doctor
   photonctl doctor --only hugepages,kernel
-  photonctl doctor --output json`,
+  photonctl doctor --output json
+  photonctl doctor --probe --probe-time 60s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.probeSet = cmd.Flags().Changed("probe-time") || cmd.Flags().Changed("probe-devices")
 			if runF != nil {
 				return runF(opts)
 			}
 			return doctorRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.Probe, "probe", false, "also start dpdk-testpmd (always with --flow-isolate-all) on the allow-listed devices for a few seconds")
+	cmd.Flags().BoolVar(&opts.Probe, "probe", false, "also start dpdk-testpmd on the allow-listed devices for a few seconds (with --flow-isolate-all unless DPDK alone drives every device: vfio-pci, uio)")
 	cmd.Flags().StringSliceVar(&opts.ProbeDevices, "probe-devices", nil, "probe these PCI `DEVICES` instead of f-stack.conf's allow-list")
+	cmd.Flags().DurationVar(&opts.ProbeTime, "probe-time", dpdkenv.DefaultProbeTime, "let dpdk-testpmd run this `DURATION` from its launch (longer under emulation, where DPDK's start is slow)")
 	cmd.Flags().StringSliceVar(&opts.Only, "only", nil, "check only these `GROUPS` (kernel, sriov, mlnx, names, hugepages, dpdk, fstackconf, dataplane)")
 	return cmd
 }
@@ -70,7 +77,13 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 		env.Spec = spec.Merge(applied, env.Spec)
 	}
 	all := checks()
+	if opts.probeSet && !opts.Probe {
+		return withCode(ExitUsage, errors.New("--probe-devices and --probe-time are options of --probe: add --probe (photonctl doctor --probe --probe-time 60s)"))
+	}
 	if opts.Probe {
+		if err := dpdkenv.ValidateProbeTime(opts.ProbeTime); err != nil {
+			return withCode(ExitUsage, err)
+		}
 		devs := opts.ProbeDevices
 		if len(devs) == 0 {
 			if devs, err = dpdkenv.ProbeDevices(env); err != nil {
@@ -81,7 +94,7 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 			return withCode(ExitUsage, fmt.Errorf("--probe: %w", err))
 		}
 		all = append(all, doctor.Check{ID: dpdkenv.IDProbe, Group: doctor.GroupDPDK, Run: func(ctx context.Context, env *engine.Env) []doctor.Result {
-			return []doctor.Result{dpdkenv.Probe(ctx, env, devs)}
+			return []doctor.Result{dpdkenv.Probe(ctx, env, devs, opts.ProbeTime)}
 		}})
 	}
 	rep, err := doctor.Run(ctx, env, all, opts.Only)

@@ -188,6 +188,25 @@ func TestDoctorProbeRefusesBadDevices(t *testing.T) {
 	}
 }
 
+func TestDoctorProbeTime(t *testing.T) {
+	h := fixture.Host(t, "base-centos7-2node")
+	for _, c := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--probe", "--probe-devices", "0000:03:00.0", "--probe-time", "0s"}, "--probe-time 0s: give 1s to 600s"},
+		{[]string{"--probe", "--probe-devices", "0000:03:00.0", "--probe-time", "11m"}, "--probe-time 660s: give 1s to 600s"},
+		{[]string{"--probe-time", "60s"}, "--probe-devices and --probe-time are options of --probe"},
+		{[]string{"--probe-devices", "0000:03:00.0"}, "--probe-devices and --probe-time are options of --probe"},
+		{[]string{"--probe", "--probe-time", "soon"}, `invalid argument "soon" for "--probe-time"`},
+	} {
+		r := photonctl(t, append([]string{"--root", h.Root(), "doctor"}, c.args...)...)
+		if r.code != 2 || !strings.Contains(r.err, c.err) {
+			t.Errorf("doctor %q: exit %d: %s", c.args, r.code, r.err)
+		}
+	}
+}
+
 func TestTapBridgeIsForFstackOnly(t *testing.T) {
 	r := photonctl(t, "run", "echo", "--engine", "kernel", "--tap-bridge", "plab-br")
 	if r.code != 2 || !strings.Contains(r.err, "--tap-bridge is for the fstack engine") {

@@ -11,6 +11,18 @@
 // messages the harness counts from the client sockets' tcp_info). As root it
 // runs in a private network namespace with only lo.
 //
+// With -lab it compares servers in photonctl's fstack lab instead (the
+// client in namespace photon-lab-b, the servers on 10.99.0.1 in
+// photon-lab-a): the kernel and fstack engines and, with
+// -photon-fstack-demo, PhotonLibOS's fstack-dpdk-demo (photon-fstack), run
+// in a private mount namespace with the lab's config bound over
+// /etc/f-stack.conf, the path the demo reads. -conns 10,100 runs pingpong
+// once per connection count. Every run fails where bench echo saw a byte
+// come back wrong.
+//
+//	photonctl-fstack lab up --engine fstack
+//	echocompare -lab -photonctl ./photonctl-fstack -photon-fstack-demo /path/to/fstack-dpdk-demo -netperf /path/to/net-perf -conns 10,100
+//
 // It is a module of its own, so that gnet and its friends stay out of
 // photonctl's module graph; run it from its directory:
 //

@@ -73,6 +73,54 @@ func TestParseFlagsHiddenModes(t *testing.T) {
 	}
 }
 
+// make bench's lab run with Photon's demo: it is the reference, both
+// drivers, pingpong at 10 and 100 connections.
+func TestParseFlagsLab(t *testing.T) {
+	in, err := parseFlags([]string{"-lab", "-photonctl", "/bin/true", "-photon-fstack-demo", "/bin/true", "-netperf", "/bin/true", "-conns", "10,100"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := in.o
+	if !slices.Equal(o.servers, []string{serverPhotonFstack, "fstack", "kernel"}) || !slices.Equal(o.drivers, []string{"photonctl", "netperf"}) ||
+		!slices.Equal(o.connsList, []int{10, 100}) || o.conns != 10 {
+		t.Errorf("lab with the demo: servers %q drivers %q conns %v", o.servers, o.drivers, o.connsList)
+	}
+	want := []runCase{{"pingpong", 10}, {"pingpong", 100}, {"streaming", 1}}
+	if got := o.cases(); !slices.Equal(got, want) {
+		t.Errorf("cases %v, want %v", got, want)
+	}
+	if c := o.forCase(want[1]); c.conns != 100 || o.conns != 10 {
+		t.Errorf("forCase(pingpong 100): conns %d (o's %d)", c.conns, o.conns)
+	}
+	if c := o.forCase(want[2]); c.conns != 10 || c.connsFor("streaming") != 1 {
+		t.Errorf("forCase(streaming): conns %d, streaming %d", c.conns, c.connsFor("streaming"))
+	}
+	// net-perf's client runs in namespace B against the lab address.
+	got := netperfClientArgv(o, "pingpong", labAddr, photonDemoPort, 100)
+	if w := []string{"ip", "netns", "exec", labNSB, "/bin/true", "--client", "--client_mode", "pingpong", "--ip", labAddr, "--port", "80",
+		"--buf_size", "512", "--client_connection_num", "100"}; !slices.Equal(got, w) {
+		t.Errorf("net-perf client in the lab: %q", got)
+	}
+	// Without the demo the lab compares the engines as before.
+	in, err = parseFlags([]string{"-lab", "-photonctl", "/bin/true"}, io.Discard)
+	if err != nil || !slices.Equal(in.o.servers, []string{"kernel", "fstack"}) {
+		t.Errorf("lab without the demo: %v, %v", in, err)
+	}
+}
+
+// A run whose echo came back wrong, or not at all, is an error.
+func TestCheckEchoed(t *testing.T) {
+	if err := checkEchoed(sample{Server: "fstack", Messages: 10}); err != nil {
+		t.Error(err)
+	}
+	if err := checkEchoed(sample{Server: "fstack", Driver: driverBench, Mode: "pingpong", Conns: 10, Messages: 10, Mismatch: 3}); err == nil || !strings.Contains(err.Error(), "3 bytes wrong") {
+		t.Errorf("mismatch: %v", err)
+	}
+	if err := checkEchoed(sample{Server: serverPhotonFstack}); err == nil || !strings.Contains(err.Error(), "no message") {
+		t.Errorf("nothing echoed: %v", err)
+	}
+}
+
 func TestParseFlagsErrors(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -93,7 +141,14 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"-netperf", "/nonexistent/net-perf"}, "PhotonLibOS Release build"},
 		{[]string{"-netperf", "/bin/true", "-lab", "-photonctl", "x", "-servers", "kernel,photon"}, "not in the lab"},
 		{[]string{"-streaming-conns", "0"}, "-streaming-conns 0"},
-		{[]string{"-conns", "0"}, "-conns 0"},
+		{[]string{"-conns", "0"}, `-conns "0"`},
+		{[]string{"-conns", "10,x"}, `-conns "10,x"`},
+		{[]string{"-conns", "10,10"}, "10 twice"},
+		{[]string{"-compare", "clients", "-conns", "10,100"}, "give one connection count"},
+		{[]string{"-servers", "photon-fstack"}, "add -lab"},
+		{[]string{"-photon-fstack-demo", "/bin/true"}, "add -lab"},
+		{[]string{"-lab", "-photonctl", "x", "-servers", "photon-fstack,fstack"}, "needs -photon-fstack-demo PATH"},
+		{[]string{"-lab", "-photonctl", "x", "-photon-fstack-demo", "/nonexistent/fstack-dpdk-demo"}, "relinked against libfstack"},
 		{[]string{"-duration", "0s"}, "-duration 0s"},
 		{[]string{"-modes", "bulk"}, `unknown mode "bulk"`},
 		{[]string{"-servers", "nginx"}, `unknown server "nginx"`},

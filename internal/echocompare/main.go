@@ -25,8 +25,9 @@ type options struct {
 	clients   []string // -compare clients
 	modes     []string
 	rounds    int
-	conns     int // pingpong connections
-	sconns    int // streaming connections (bench echo; net-perf streams on one)
+	conns     int   // pingpong connections (of this run: one of connsList)
+	connsList []int // -conns: pingpong runs once per count
+	sconns    int   // streaming connections (bench echo; net-perf streams on one)
 	size      int
 	duration  time.Duration
 	warmup    time.Duration
@@ -40,8 +41,11 @@ type options struct {
 	// netperf is PhotonLibOS's net-perf binary: its server joins the
 	// servers (as photon) and its client the drivers.
 	netperf string
-	drivers []string // the clients that drive the servers: photonctl, netperf
-	netns   bool     // run everything in a private network namespace (root)
+	// photonDemo is PhotonLibOS's fstack-dpdk-demo: with lab, it joins
+	// the servers as serverPhotonFstack.
+	photonDemo string
+	drivers    []string // the clients that drive the servers: photonctl, netperf
+	netns      bool     // run everything in a private network namespace (root)
 }
 
 // The drivers: the load generators that drive the servers.
@@ -49,6 +53,47 @@ const (
 	driverBench   = "photonctl" // photonctl bench echo
 	driverNetperf = "netperf"   // PhotonLibOS's net-perf client
 )
+
+// runCase is a mode with its connections: pingpong once per -conns count.
+type runCase struct {
+	Mode  string
+	Conns int
+}
+
+// cases are the mode and connection pairs each round runs, in order.
+func (o options) cases() []runCase {
+	var cs []runCase
+	for _, m := range o.modes {
+		if m == "streaming" {
+			cs = append(cs, runCase{m, o.sconns})
+			continue
+		}
+		for _, n := range o.connsList {
+			cs = append(cs, runCase{m, n})
+		}
+	}
+	return cs
+}
+
+// forCase is o for a run of c.
+func (o options) forCase(c runCase) options {
+	if c.Mode != "streaming" {
+		o.conns = c.Conns
+	}
+	return o
+}
+
+// checkEchoed says what is wrong with a run's echo: bytes that came back
+// different, or nothing at all.
+func checkEchoed(s sample) error {
+	switch {
+	case s.Mismatch > 0:
+		return fmt.Errorf("%s echoed %d bytes wrong to %s (%s, %d conns): its echo is broken", s.Server, s.Mismatch, s.Driver, s.Mode, s.Conns)
+	case s.Messages == 0:
+		return fmt.Errorf("%s echoed no message to %s (%s, %d conns)", s.Server, s.Driver, s.Mode, s.Conns)
+	}
+	return nil
+}
 
 // connsFor is the connections of a run in mode.
 func (o options) connsFor(mode string) int {
@@ -97,6 +142,7 @@ type sample struct {
 	Driver    string  `json:"driver"`
 	Server    string  `json:"server"`
 	Mode      string  `json:"mode"`
+	Conns     int     `json:"conns"`
 	Round     int     `json:"round"`
 	QPS       float64 `json:"qps"`
 	MBps      float64 `json:"mbps"`
@@ -171,29 +217,34 @@ func compare(o options) error {
 		return err
 	}
 	per := o.warmup + o.duration + 2*time.Second
-	total := time.Duration(o.rounds*len(o.modes)*len(o.drivers)*len(o.servers)) * per
-	fmt.Fprintf(os.Stderr, "%d rounds x %d modes x %d drivers x %d servers, about %v\n", o.rounds, len(o.modes), len(o.drivers), len(o.servers), total.Round(time.Second))
+	cases := o.cases()
+	total := time.Duration(o.rounds*len(cases)*len(o.drivers)*len(o.servers)) * per
+	fmt.Fprintf(os.Stderr, "%d rounds x %d modes x %d drivers x %d servers, about %v\n", o.rounds, len(cases), len(o.drivers), len(o.servers), total.Round(time.Second))
 	var samples []sample
 	for r := 1; r <= o.rounds; r++ {
-		for _, mode := range o.modes {
+		for _, c := range cases {
 			for _, drv := range o.drivers {
 				for _, srv := range o.servers {
-					s, err := runOne(o, pin, self, srv, mode, drv)
+					s, err := runOne(o.forCase(c), pin, self, srv, c.Mode, drv)
+					s.Conns = c.Conns
+					if err == nil {
+						err = checkEchoed(s)
+					}
 					if err != nil {
-						return fmt.Errorf("round %d, %s, %s driving %s: %w", r, mode, drv, srv, err)
+						return fmt.Errorf("round %d, %s %d conns, %s driving %s: %w", r, c.Mode, c.Conns, drv, srv, err)
 					}
 					s.Round = r
-					fmt.Fprintf(os.Stderr, "  round %d %-9s %-9s %-6s %9.0f msg/s  p99 %8.1f us  %6.2f us CPU/msg\n", r, mode, drv, srv, s.QPS, s.P99us, s.CPUusMsg)
+					fmt.Fprintf(os.Stderr, "  round %d %-9s %3d %-9s %-13s %9.0f msg/s  p99 %8.1f us  %6.2f us CPU/msg\n", r, c.Mode, c.Conns, drv, srv, s.QPS, s.P99us, s.CPUusMsg)
 					samples = append(samples, s)
 				}
 			}
 		}
 	}
-	rows := summarize(samples, o.drivers, o.servers, o.modes)
+	rows := summarize(samples, o.drivers, o.servers, cases)
 	if o.jsonOut {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"schema": 1, "conns": o.conns, "streaming_conns": o.sconns, "size": o.size, "duration_s": o.duration.Seconds(),
+		return enc.Encode(map[string]any{"schema": 1, "conns": o.connsList, "streaming_conns": o.sconns, "size": o.size, "duration_s": o.duration.Seconds(),
 			"rounds": o.rounds, "samples": samples, "summary": rows})
 	}
 	printTable(os.Stdout, o, rows)
@@ -204,6 +255,10 @@ func compare(o options) error {
 type server struct {
 	cmd  *exec.Cmd
 	addr string
+	// exited, where not nil, closes once cmd.Wait has returned (someone
+	// else waits); cleanup, where not nil, runs after the process ended.
+	exited  <-chan struct{}
+	cleanup func()
 }
 
 // startServer starts a server pinned to the server CPU and finds its
@@ -245,13 +300,20 @@ func startServer(o options, pin pinFunc, srv string, argv []string) (*server, er
 
 func (s *server) stop() {
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
+	done := s.exited
+	if done == nil {
+		d := make(chan struct{})
+		go func() { s.cmd.Wait(); close(d) }()
+		done = d
+	}
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		s.cmd.Process.Kill()
 		<-done
+	}
+	if s.cleanup != nil {
+		s.cleanup()
 	}
 }
 
@@ -271,6 +333,13 @@ type benchOut struct {
 // driver (a bench client) pinned to the client CPU, and reads the server's
 // CPU time over the measured window.
 func runOne(o options, pin pinFunc, self, srv, mode, driver string) (sample, error) {
+	if o.lab {
+		// Each F-Stack server's port has a MAC of its own (DPDK's tap
+		// driver makes one up): the client must not keep the last one's.
+		if err := labFlushNeigh(); err != nil {
+			return sample{}, err
+		}
+	}
 	if o.lab && srv == "kernel" {
 		if err := labKernelAddr(true); err != nil {
 			return sample{}, err
@@ -285,19 +354,25 @@ func runOne(o options, pin pinFunc, self, srv, mode, driver string) (sample, err
 		}
 		port = p
 	}
-	argv := serverArgv(o, self, srv, port)
-	if o.lab {
-		argv = labServer(o, srv)
+	var sv *server
+	var err error
+	if o.lab && srv == serverPhotonFstack {
+		sv, err = startPhotonDemo(o, pin)
+	} else {
+		argv := serverArgv(o, self, srv, port)
+		if o.lab {
+			argv = labServer(o, srv)
+		}
+		sv, err = startServer(o, pin, srv, argv)
 	}
-	sv, err := startServer(o, pin, srv, argv)
 	if err != nil {
 		return sample{}, err
 	}
 	defer sv.stop()
 	if driver == driverNetperf {
-		_, ps, _ := net.SplitHostPort(sv.addr)
+		host, ps, _ := net.SplitHostPort(sv.addr)
 		p, _ := strconv.Atoi(ps)
-		s, err := runNetperf(o, pin, sv, mode, p)
+		s, err := runNetperf(o, pin, sv, mode, host, p)
 		s.Server = srv
 		return s, err
 	}
@@ -398,6 +473,15 @@ func labServer(o options, srv string) []string {
 		return append(argv, "--engine", "fstack", "--conf", labConf, "--tap-bridge", labBridge)
 	}
 	return append(argv, "--engine", "kernel")
+}
+
+// labFlushNeigh makes the lab's client forget the MACs it knows.
+func labFlushNeigh() error {
+	argv := []string{"ip", "-n", labNSB, "neigh", "flush", "all"}
+	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, out)
+	}
+	return nil
 }
 
 // labKernelAddr puts the lab address on the bridge (add) or takes it off, and

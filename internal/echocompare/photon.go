@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 )
 
 // PhotonLibOS's examples/perf/net-perf is both an echo server (one vCPU,
@@ -26,10 +27,15 @@ func photonServerArgv(o options, port int) []string {
 	return []string{o.netperf, "--port", fmt.Sprint(port), "--buf_size", fmt.Sprint(o.size)}
 }
 
-// netperfClientArgv is the command line of net-perf's client.
-func netperfClientArgv(o options, mode string, port, conns int) []string {
-	return []string{o.netperf, "--client", "--client_mode", mode, "--ip", "127.0.0.1", "--port", fmt.Sprint(port),
+// netperfClientArgv is the command line of net-perf's client against
+// host:port; in the lab it runs in namespace B, like bench echo.
+func netperfClientArgv(o options, mode, host string, port, conns int) []string {
+	argv := []string{o.netperf, "--client", "--client_mode", mode, "--ip", host, "--port", fmt.Sprint(port),
 		"--buf_size", fmt.Sprint(o.size), "--client_connection_num", fmt.Sprint(conns)}
+	if o.lab {
+		argv = append([]string{"ip", "netns", "exec", labNSB}, argv...)
+	}
+	return argv
 }
 
 // freePort asks the kernel for a free TCP port on 127.0.0.1 (net-perf's
@@ -59,10 +65,22 @@ func waitListening(pid int, limit time.Duration) (int, error) {
 }
 
 // echoedTo sums tcp_info's bytes_received over the established IPv4
-// sockets whose peer port is port: on loopback, what the clients of the
-// server on port have had echoed back.
-func echoedTo(port int) (bytes uint64, conns int, err error) {
-	socks, err := netlink.SocketDiagTCPInfo(syscall.AF_INET)
+// sockets in network namespace ns (empty: this one) whose peer port is
+// port: what the clients of the server on port have had echoed back.
+func echoedTo(ns string, port int) (bytes uint64, conns int, err error) {
+	h := &netlink.Handle{} // this namespace
+	if ns != "" {
+		nsh, err := netns.GetFromName(ns)
+		if err != nil {
+			return 0, 0, fmt.Errorf("network namespace %s: %w", ns, err)
+		}
+		defer nsh.Close()
+		if h, err = netlink.NewHandleAt(nsh, syscall.NETLINK_INET_DIAG); err != nil {
+			return 0, 0, fmt.Errorf("netlink in namespace %s: %w", ns, err)
+		}
+		defer h.Close()
+	}
+	socks, err := h.SocketDiagTCPInfo(syscall.AF_INET)
 	if err != nil {
 		return 0, 0, fmt.Errorf("sock_diag (tcp_info of the client's sockets): %w", err)
 	}
@@ -92,12 +110,16 @@ func sumEchoed(socks []*netlink.InetDiagTCPInfoResp, port int) (bytes uint64, co
 // runNetperf drives the server on port with net-perf's client pinned to
 // the client CPU: it counts the bytes echoed to the client and the server's
 // CPU time from the end of the warmup to the end of the measured time.
-func runNetperf(o options, pin pinFunc, sv *server, mode string, port int) (sample, error) {
+func runNetperf(o options, pin pinFunc, sv *server, mode, host string, port int) (sample, error) {
 	conns := o.conns
 	if mode == "streaming" {
 		conns = 1 // net-perf streams on one connection
 	}
-	argv := pin(o.clientCPU, netperfClientArgv(o, mode, port, conns))
+	ns := ""
+	if o.lab {
+		ns = labNSB
+	}
+	argv := pin(o.clientCPU, netperfClientArgv(o, mode, host, port, conns))
 	cmd := exec.Command(argv[0], argv[1:]...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
@@ -116,7 +138,7 @@ func runNetperf(o options, pin pinFunc, sv *server, mode string, port int) (samp
 	var b0 uint64
 	var n0 int
 	for end := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		b0, n0, err = echoedTo(port)
+		b0, n0, err = echoedTo(ns, port)
 		if err == nil && n0 == conns {
 			break
 		}
@@ -136,7 +158,7 @@ func runNetperf(o options, pin pinFunc, sv *server, mode string, port int) (samp
 		return sample{}, fmt.Errorf("net-perf client ended early: %v: %s", err, lastLines(errb.String(), 5))
 	case <-time.After(o.duration):
 	}
-	b1, n1, err := echoedTo(port)
+	b1, n1, err := echoedTo(ns, port)
 	c1, err2 := cpuTime(sv.cmd.Process.Pid)
 	win := time.Since(t0)
 	if err != nil || err2 != nil {

@@ -46,14 +46,23 @@ func TestCPUTimeAndListenPort(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	var s []sample
 	for r, q := range []float64{100, 300, 200} {
-		s = append(s, sample{Driver: driverBench, Server: "kernel", Mode: "pingpong", Round: r, QPS: q, P99us: 10, CPUusMsg: 2})
-		s = append(s, sample{Driver: driverBench, Server: "gonet", Mode: "pingpong", Round: r, QPS: q / 2, P99us: 20, CPUusMsg: 3})
+		s = append(s, sample{Driver: driverBench, Server: "kernel", Mode: "pingpong", Conns: 100, Round: r, QPS: q, P99us: 10, CPUusMsg: 2})
+		s = append(s, sample{Driver: driverBench, Server: "gonet", Mode: "pingpong", Conns: 100, Round: r, QPS: q / 2, P99us: 20, CPUusMsg: 3})
+		// Another connection count is a case of its own.
+		s = append(s, sample{Driver: driverBench, Server: "kernel", Mode: "pingpong", Conns: 10, Round: r, QPS: 1000, P99us: 1, CPUusMsg: 1})
+		s = append(s, sample{Driver: driverBench, Server: "gonet", Mode: "pingpong", Conns: 10, Round: r, QPS: 3000, P99us: 1, CPUusMsg: 1})
 	}
-	rows := summarize(s, []string{driverBench}, []string{"kernel", "gonet"}, []string{"pingpong"})
-	if len(rows) != 2 {
+	rows := summarize(s, []string{driverBench}, []string{"kernel", "gonet"}, []runCase{{"pingpong", 10}, {"pingpong", 100}})
+	if len(rows) != 4 {
 		t.Fatalf("%d rows", len(rows))
 	}
-	k, g := rows[0], rows[1]
+	if k10, g10 := rows[0], rows[1]; k10.Conns != 10 || k10.QPS.Median != 1000 || g10.QPSx != 3 {
+		t.Errorf("10 conns rows %+v %+v", k10, g10)
+	}
+	k, g := rows[2], rows[3]
+	if k.Conns != 100 || g.Conns != 100 {
+		t.Errorf("100 conns rows have conns %d, %d", k.Conns, g.Conns)
+	}
 	if k.QPS != (stat{Median: 200, Min: 100, Max: 300}) || k.QPSx != 1 {
 		t.Errorf("kernel row %+v", k)
 	}
@@ -89,11 +98,11 @@ func TestEchoedTo(t *testing.T) {
 	if _, err := io.ReadFull(c, msg); err != nil {
 		t.Fatal(err)
 	}
-	got, conns, err := echoedTo(port)
+	got, conns, err := echoedTo("", port)
 	if err != nil || got != uint64(len(msg)) || conns != 1 {
 		t.Fatalf("echoedTo(%d) = %d bytes, %d conns, %v; want %d, 1", port, got, conns, err, len(msg))
 	}
-	if _, _, err := echoedTo(1); err == nil {
+	if _, _, err := echoedTo("", 1); err == nil {
 		t.Error("port 1: no error for no connection")
 	}
 }

@@ -31,6 +31,7 @@ func statOf(v []float64) stat {
 // driver.
 type row struct {
 	Mode     string  `json:"mode"`
+	Conns    int     `json:"conns"`
 	Driver   string  `json:"driver"`
 	Server   string  `json:"server"`
 	QPS      stat    `json:"qps"`
@@ -42,22 +43,23 @@ type row struct {
 	CPUx     float64 `json:"cpu_ratio"`
 }
 
-func summarize(samples []sample, drivers, servers, modes []string) []row {
+func summarize(samples []sample, drivers, servers []string, cases []runCase) []row {
 	var rows []row
-	for _, mode := range modes {
+	for _, kc := range cases {
+		mode := kc.Mode
 		for _, drv := range drivers {
 			var ref *row
 			for _, srv := range servers {
 				var q, p, c, mb []float64
 				for _, s := range samples {
-					if s.Mode == mode && s.Driver == drv && s.Server == srv {
+					if s.Mode == mode && s.Conns == kc.Conns && s.Driver == drv && s.Server == srv {
 						q, c, mb = append(q, s.QPS), append(c, s.CPUusMsg), append(mb, s.MBps)
 						if s.P99us > 0 {
 							p = append(p, s.P99us)
 						}
 					}
 				}
-				r := row{Mode: mode, Driver: drv, Server: srv, QPS: statOf(q), P99us: statOf(p), CPUusMsg: statOf(c), MBps: statOf(mb)}
+				r := row{Mode: mode, Conns: kc.Conns, Driver: drv, Server: srv, QPS: statOf(q), P99us: statOf(p), CPUusMsg: statOf(c), MBps: statOf(mb)}
 				if ref == nil {
 					ref = &r
 				}
@@ -77,17 +79,25 @@ func ratio(a, b float64) float64 {
 }
 
 func printTable(w io.Writer, o options, rows []row) {
-	fmt.Fprintf(w, "echo servers, %d B messages, pingpong %d conns, streaming %d conn(s) (net-perf: 1), %v measured x %d rounds\n",
-		o.size, o.conns, o.sconns, o.duration, o.rounds)
-	fmt.Fprintf(w, "(median [min..max]; x = ratio to %s under the same driver; p99 - : net-perf's client has no percentiles)\n", o.servers[0])
-	fmt.Fprintf(w, "%-10s %-9s %-7s %-30s %6s  %-30s %6s  %-24s %6s\n", "mode", "driver", "server", "msgs/s", "x", "p99 us", "x", "server CPU us/msg", "x")
+	where := "on loopback"
+	if o.lab {
+		where = "in the lab (client in " + labNSB + ", servers on " + labAddr + ")"
+	}
+	fmt.Fprintf(w, "echo servers %s, %d B messages, streaming %d conn(s) (net-perf: 1), %v measured x %d rounds\n",
+		where, o.size, o.sconns, o.duration, o.rounds)
+	fmt.Fprintf(w, "(median [min..max]; x = ratio to %s in the same mode under the same driver; p99 - : net-perf's client has no percentiles)\n", o.servers[0])
+	fmt.Fprintf(w, "%-13s %-9s %-13s %-30s %6s  %-30s %6s  %-24s %6s\n", "mode, conns", "driver", "server", "msgs/s", "x", "p99 us", "x", "server CPU us/msg", "x")
 	for _, r := range rows {
+		conns := r.Conns
+		if r.Mode == "streaming" && r.Driver == driverNetperf {
+			conns = 1
+		}
 		p99, p99x := "-", "-"
 		if r.P99us.Median > 0 {
 			p99 = fmt.Sprintf("%.1f [%.1f..%.1f]", r.P99us.Median, r.P99us.Min, r.P99us.Max)
 			p99x = fmt.Sprintf("%.2f", r.P99x)
 		}
-		fmt.Fprintf(w, "%-10s %-9s %-7s %-30s %6.2f  %-30s %6s  %-24s %6.2f\n", r.Mode, r.Driver, r.Server,
+		fmt.Fprintf(w, "%-13s %-9s %-13s %-30s %6.2f  %-30s %6s  %-24s %6.2f\n", fmt.Sprintf("%s %d", r.Mode, conns), r.Driver, r.Server,
 			fmt.Sprintf("%.0f [%.0f..%.0f]", r.QPS.Median, r.QPS.Min, r.QPS.Max), r.QPSx,
 			p99, p99x,
 			fmt.Sprintf("%.3f [%.3f..%.3f]", r.CPUusMsg.Median, r.CPUusMsg.Min, r.CPUusMsg.Max), r.CPUx)

@@ -34,12 +34,12 @@ func TestClientTable(t *testing.T) {
 func TestServerTable(t *testing.T) {
 	var s []sample
 	for r, q := range []float64{140000, 120000, 130000} {
-		s = append(s, sample{Driver: driverBench, Server: "photon", Mode: "streaming", Round: r, QPS: q, P99us: 1000, CPUusMsg: 5},
-			sample{Driver: driverBench, Server: "kernel", Mode: "streaming", Round: r, QPS: q * 1.5, P99us: 800 + float64(r)*100, CPUusMsg: 2},
-			sample{Driver: driverNetperf, Server: "photon", Mode: "streaming", Round: r, QPS: 400000, CPUusMsg: 4},
-			sample{Driver: driverNetperf, Server: "kernel", Mode: "streaming", Round: r, QPS: 500000 + q, CPUusMsg: 3})
+		s = append(s, sample{Driver: driverBench, Server: "photon", Mode: "streaming", Conns: 1, Round: r, QPS: q, P99us: 1000, CPUusMsg: 5},
+			sample{Driver: driverBench, Server: "kernel", Mode: "streaming", Conns: 1, Round: r, QPS: q * 1.5, P99us: 800 + float64(r)*100, CPUusMsg: 2},
+			sample{Driver: driverNetperf, Server: "photon", Mode: "streaming", Conns: 1, Round: r, QPS: 400000, CPUusMsg: 4},
+			sample{Driver: driverNetperf, Server: "kernel", Mode: "streaming", Conns: 1, Round: r, QPS: 500000 + q, CPUusMsg: 3})
 	}
-	rows := summarize(s, []string{driverBench, driverNetperf}, []string{"photon", "kernel"}, []string{"streaming"})
+	rows := summarize(s, []string{driverBench, driverNetperf}, []string{"photon", "kernel"}, []runCase{{"streaming", 1}})
 	if len(rows) != 4 {
 		t.Fatalf("%d rows, want 4", len(rows))
 	}
@@ -53,4 +53,34 @@ func TestServerTable(t *testing.T) {
 	var b bytes.Buffer
 	printTable(&b, options{servers: []string{"photon", "kernel"}, conns: 100, sconns: 1, size: 512, duration: 5 * time.Second, rounds: 3}, rows)
 	golden.Assert(t, "testdata/servers.golden", b.Bytes())
+}
+
+// The lab's table: Photon's F-Stack demo as the reference, pingpong at two
+// connection counts and streaming, rows in the order the cases ran.
+func TestLabTable(t *testing.T) {
+	servers := []string{serverPhotonFstack, "fstack"}
+	cases := []runCase{{"pingpong", 10}, {"pingpong", 100}, {"streaming", 1}}
+	var s []sample
+	for r := 1; r <= 3; r++ {
+		for i, c := range cases {
+			base := float64(10000 * (i + 1))
+			s = append(s, sample{Driver: driverBench, Server: serverPhotonFstack, Mode: c.Mode, Conns: c.Conns, Round: r, QPS: base, P99us: 100, CPUusMsg: 10},
+				sample{Driver: driverBench, Server: "fstack", Mode: c.Mode, Conns: c.Conns, Round: r, QPS: base * float64(4-i) * float64(r) / 2, P99us: 50, CPUusMsg: 5},
+				sample{Driver: driverNetperf, Server: serverPhotonFstack, Mode: c.Mode, Conns: c.Conns, Round: r, QPS: base, CPUusMsg: 10},
+				sample{Driver: driverNetperf, Server: "fstack", Mode: c.Mode, Conns: c.Conns, Round: r, QPS: base * 2, CPUusMsg: 4})
+		}
+	}
+	rows := summarize(s, []string{driverBench, driverNetperf}, servers, cases)
+	if len(rows) != 12 {
+		t.Fatalf("%d rows, want 12", len(rows))
+	}
+	// Medians of rounds 1..3 (x 1/2, 1, 3/2): pingpong 10 is 4x, 100 3x, streaming 2x.
+	for i, want := range []float64{4, 3, 2} {
+		if r := rows[4*i+1]; r.Server != "fstack" || r.Driver != driverBench || r.Conns != cases[i].Conns || r.QPSx != want {
+			t.Errorf("case %v: fstack row %+v, want ratio %v", cases[i], r, want)
+		}
+	}
+	var b bytes.Buffer
+	printTable(&b, options{lab: true, servers: servers, connsList: []int{10, 100}, sconns: 1, size: 512, duration: 5 * time.Second, rounds: 3}, rows)
+	golden.Assert(t, "testdata/lab.golden", b.Bytes())
 }

@@ -87,7 +87,7 @@ func FuzzJudgeProbe(f *testing.F) {
 		for i := range devs {
 			devs[i] = "0000:03:00.0"
 		}
-		r := judgeProbe(out, nil, devs)
+		r := judgeProbe(out, nil, devs, DefaultProbeTime)
 		if (r.Status == "warn" || r.Status == "fail") && r.Fix == "" {
 			t.Fatalf("%s without a fix: %+v", r.Status, r)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/photonctl/photonctl/pkg/spec"
@@ -71,8 +72,9 @@ func (e *editor) setAllow(v Version, allow []string) {
 // Fill changes f the way setup does for the host facts and the spec: the
 // allow-list under v's key, lcore_mask (only when the file's names a CPU that
 // is offline, off the PF's NUMA node, or CPU 0 when the node has others), port 0 in port_list, pkt_tx_delay=0,
-// [port0] from the PF, IPv6 and low-latency keys when asked. Every other line
-// stays as it was.
+// [port0] from the PF (or fstack_addr), IPv6 and low-latency keys when
+// asked, and memory for F-Stack's pools (NeedMemory) unless the file's is
+// already as large. Every other line stays as it was.
 func Fill(f *File, v Version, facts *Facts, s spec.Spec) []Edit {
 	e := &editor{f: f}
 	e.setAllow(v, facts.Allow())
@@ -95,6 +97,9 @@ func Fill(f *File, v Version, facts *Facts, s spec.Spec) []Edit {
 		if facts.Gateway6 != "" {
 			e.set("port0", "gateway6", facts.Gateway6)
 		}
+	}
+	if need := memoryOf(f, pageKB(s)); fileMemory(f) < need.MB {
+		e.set("dpdk", "memory", strconv.Itoa(need.MB))
 	}
 	for i, ed := range e.edits {
 		if l := f.Lookup(ed.Section, ed.Key); l != nil && ed.After != "" {
@@ -138,6 +143,15 @@ func maskFits(f *File, facts *Facts) bool {
 		}
 	}
 	return true
+}
+
+// pageKB is the hugepage size of the spec (the hugepages step's), in kB.
+func pageKB(s spec.Spec) int {
+	kb, err := spec.HugepageKB(s.HugepageSize)
+	if err != nil {
+		return 2048
+	}
+	return kb
 }
 
 // New returns photonctl's template, parsed.

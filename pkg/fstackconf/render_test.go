@@ -225,10 +225,11 @@ func TestStepSetupTwice(t *testing.T) {
 		"/etc/f-stack.conf:30 [dpdk] allow:  -> allow=0000:03:00.0,0000:03:00.2",
 		"/etc/f-stack.conf:10 [dpdk] lcore_mask: lcore_mask=1 -> lcore_mask=2",
 		"/etc/f-stack.conf:24 [dpdk] pkt_tx_delay: pkt_tx_delay=100 -> pkt_tx_delay=0",
-		"/etc/f-stack.conf:35 [port0] addr: addr=198.51.100.2 -> addr=192.168.1.2",
-		"/etc/f-stack.conf:36 [port0] netmask: netmask=255.255.255.0 -> netmask=255.255.255.0",
-		"/etc/f-stack.conf:37 [port0] broadcast: broadcast=198.51.100.255 -> broadcast=192.168.1.255",
-		"/etc/f-stack.conf:38 [port0] gateway: gateway=198.51.100.1 -> gateway=192.168.1.1",
+		"/etc/f-stack.conf:36 [port0] addr: addr=198.51.100.2 -> addr=192.168.1.2",
+		"/etc/f-stack.conf:37 [port0] netmask: netmask=255.255.255.0 -> netmask=255.255.255.0",
+		"/etc/f-stack.conf:38 [port0] broadcast: broadcast=198.51.100.255 -> broadcast=192.168.1.255",
+		"/etc/f-stack.conf:39 [port0] gateway: gateway=198.51.100.1 -> gateway=192.168.1.1",
+		"/etc/f-stack.conf:31 [dpdk] memory:  -> memory=54",
 	}
 	want = append(want[:5], want[6:]...) // the netmask is already right
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

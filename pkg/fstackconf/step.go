@@ -10,6 +10,7 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/engine"
 	"github.com/photonctl/photonctl/pkg/host"
+	"github.com/photonctl/photonctl/pkg/spec"
 )
 
 // Rendered is what setup would write to f-stack.conf.
@@ -25,6 +26,11 @@ type Rendered struct {
 	// does not manage (a misspelt key, a wrong [port1]).
 	Problems []Problem
 	Notes    []string
+	// Memory is what F-Stack's DPDK needs ([dpdk] memory, NeedMemory);
+	// MemoryMB is the file's memory as written (Memory.MB, or a larger
+	// value the file had).
+	Memory   Memory
+	MemoryMB int
 }
 
 // Render works out the f-stack.conf setup writes for env's host and spec,
@@ -53,12 +59,36 @@ func Render(env *engine.Env, ffPath string) (*Rendered, error) {
 	r.Notes = append(r.Notes, r.Facts.Notes...)
 	r.Edits = Fill(f, v, r.Facts, env.Spec)
 	r.Data = f.Bytes()
+	r.Memory, r.MemoryMB = memoryOf(f, pageKB(env.Spec)), fileMemory(f)
+	if err := r.checkHugepages(env.Spec); err != nil {
+		return nil, err
+	}
 	if g, err := ParseBytes(r.Data); err == nil {
 		r.Problems = Check(g, v, r.Facts.Online)
 	} else {
 		return nil, fmt.Errorf("photonctl's edit of %s does not parse (a bug): %w", r.Path, err)
 	}
 	return r, nil
+}
+
+// checkHugepages refuses a spec whose hugepages step reserves fewer
+// hugepages than the file's memory: DPDK would not start F-Stack.
+func (r *Rendered) checkHugepages(s spec.Spec) error {
+	if s.Hugepages < 0 {
+		return nil
+	}
+	kb := pageKB(s)
+	have := s.Hugepages * kb / 1024
+	if have >= r.MemoryMB {
+		return nil
+	}
+	pages := (r.MemoryMB*1024 + kb - 1) / kb
+	which := fmt.Sprintf("the %d MB F-Stack needs (%s)", r.Memory.MB, r.Memory)
+	if r.MemoryMB > r.Memory.MB {
+		which = fmt.Sprintf("the %d MB %s already sets", r.MemoryMB, r.Path)
+	}
+	return engine.BadInput("--hugepages %d reserves %d MB of %s pages, less than [dpdk] memory=%d MB in %s, %s: DPDK would not start F-Stack; give --hugepages %d or more",
+		s.Hugepages, have, s.HugepageSize, r.MemoryMB, r.Path, which, pages)
 }
 
 // Load reads and parses host file p. A file that does not parse is bad
@@ -135,6 +165,11 @@ func summary(r *Rendered) string {
 	}
 	lines := []string{fmt.Sprintf("F-Stack %s: %s=%s, [port0] %s/%d via %s%s, lcore_mask=%s",
 		r.Version, r.Version.AllowKey(), strings.Join(f.Allow(), ","), f.Addr, pfx, f.Gateway, own, f.LcoreMask)}
+	mem := fmt.Sprintf("[dpdk] memory=%d MB (%s)", r.MemoryMB, r.Memory)
+	if r.MemoryMB > r.Memory.MB {
+		mem = fmt.Sprintf("[dpdk] memory=%d MB kept: F-Stack needs %d (%s)", r.MemoryMB, r.Memory.MB, r.Memory)
+	}
+	lines = append(lines, mem)
 	lines = append(lines, r.Notes...)
 	if len(r.Problems) > 0 {
 		lines = append(lines, fmt.Sprintf("conf check still finds %d problem(s) in lines setup does not manage:", len(r.Problems)))

@@ -15,8 +15,8 @@ const template = `# f-stack.conf, first written by photonctl.
 lcore_mask=1
 # Memory channels per socket.
 channel=4
-# MB of hugepage memory DPDK takes; without it DPDK takes what it finds.
-#memory=1024
+# MB of hugepage memory DPDK takes: photonctl setup sizes memory for
+# F-Stack's pools (a larger value is kept); without it DPDK takes what it finds.
 promiscuous=1
 numa_on=1
 # Leave checksums and segmentation to the stack, not the NIC.
