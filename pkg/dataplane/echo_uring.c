@@ -28,7 +28,10 @@
 
 #define UR_SQ_ENTRIES 4096
 #define UR_CQ_ENTRIES 16384
-#define UR_BUF_BYTES (32u << 20) /* provided buffers: at most this much, 8 to 4096 of --buffer bytes */
+/* Provided buffers: 8 to 4096 of --buffer bytes, at most UR_BUF_BYTES
+ * (unless 8 are more). They also bound what one pass can receive: a
+ * connection's recv is cancelled only between passes. */
+#define UR_BUF_BYTES (2u << 20)
 #define UR_QUEUE_MAX (256u << 10) /* a connection with this much unsent stops receiving */
 #define UR_FILES 65536            /* registered file table: descriptors below this are registered */
 #define UR_OP_POLL_ADD 6
