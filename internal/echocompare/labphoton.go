@@ -206,24 +206,43 @@ func waitFor(exited <-chan struct{}, limit time.Duration, what string, ready fun
 // echoOnceIn connects to addr from network namespace ns (empty: this one),
 // sends size bytes and checks that the same bytes come back.
 func echoOnceIn(ns, addr string, size int) error {
+	return inNetns(ns, func() error { return echoOnce(addr, size) })
+}
+
+// inNetns runs f on an OS thread in network namespace ns (empty: this one):
+// the sockets f opens are ns's. The thread goes back to its namespace
+// afterwards; where it cannot, it stays locked, so that Go ends it (or, the
+// main thread, never runs a goroutine on it again).
+func inNetns(ns string, f func() error) error {
+	if ns == "" {
+		return f()
+	}
 	done := make(chan error, 1)
 	go func() {
-		// The thread that enters ns is never unlocked: it ends with this
-		// goroutine, so no other goroutine runs in ns.
 		runtime.LockOSThread()
-		if ns != "" {
-			h, err := netns.GetFromName(ns)
-			if err != nil {
-				done <- fmt.Errorf("network namespace %s: %w", ns, err)
-				return
-			}
-			defer h.Close()
-			if err := netns.Set(h); err != nil {
-				done <- fmt.Errorf("entering network namespace %s: %w", ns, err)
-				return
-			}
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- fmt.Errorf("this thread's network namespace: %w", err)
+			return
 		}
-		done <- echoOnce(addr, size)
+		defer orig.Close()
+		h, err := netns.GetFromName(ns)
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- fmt.Errorf("network namespace %s: %w", ns, err)
+			return
+		}
+		defer h.Close()
+		if err := netns.Set(h); err != nil {
+			done <- fmt.Errorf("entering network namespace %s: %w", ns, err)
+			return // still locked: the thread may be in neither
+		}
+		err = f()
+		if netns.Set(orig) == nil {
+			runtime.UnlockOSThread()
+		}
+		done <- err
 	}()
 	return <-done
 }

@@ -5,11 +5,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
-
-	"github.com/vishvananda/netns"
 )
 
 // namedNetns creates a throwaway named network namespace (ip netns add) with
@@ -37,25 +34,16 @@ func namedNetns(t *testing.T) string {
 func listenIn(t *testing.T, ns string) net.Listener {
 	t.Helper()
 	got := make(chan any, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		h, err := netns.GetFromName(ns)
-		if err != nil {
-			got <- err
-			return
-		}
-		defer h.Close()
-		if err := netns.Set(h); err != nil {
-			got <- err
-			return
-		}
+	if err := inNetns(ns, func() error {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			got <- err
-			return
+			return err
 		}
 		got <- l
-	}()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	switch v := (<-got).(type) {
 	case net.Listener:
 		t.Cleanup(func() { v.Close() })
@@ -92,8 +80,12 @@ func TestEchoInNamedNetns(t *testing.T) {
 	ns := namedNetns(t)
 	l := listenIn(t, ns)
 	addr := l.Addr().String()
-	if err := echoOnceIn(ns, addr, 512); err != nil {
-		t.Fatalf("echoOnceIn(%s, %s): %v", ns, addr, err)
+	// Many times: a thread left in ns would, sooner or later, be the main
+	// one, whose namespace /proc/self/net shows (checked at the end).
+	for i := 0; i < 20; i++ {
+		if err := echoOnceIn(ns, addr, 512); err != nil {
+			t.Fatalf("echoOnceIn(%s, %s): %v", ns, addr, err)
+		}
 	}
 	// From this namespace the same address has no such server.
 	if err := echoOnceIn("", addr, 512); err == nil {
@@ -101,28 +93,12 @@ func TestEchoInNamedNetns(t *testing.T) {
 	}
 	// A connection opened in ns, kept open while echoedTo counts.
 	port := l.Addr().(*net.TCPAddr).Port
-	cc := make(chan net.Conn, 1)
-	go func() {
-		runtime.LockOSThread()
-		h, err := netns.GetFromName(ns)
-		if err == nil {
-			defer h.Close()
-			err = netns.Set(h)
-		}
-		if err != nil {
-			t.Error(err)
-			cc <- nil
-			return
-		}
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Error(err)
-		}
-		cc <- c
-	}()
-	c := <-cc
-	if c == nil {
-		t.FailNow()
+	var c net.Conn
+	if err := inNetns(ns, func() (err error) {
+		c, err = net.Dial("tcp", addr)
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 	defer c.Close()
 	msg := []byte(strings.Repeat("x", 3000))
@@ -141,6 +117,16 @@ func TestEchoInNamedNetns(t *testing.T) {
 	}
 	if _, _, err := echoedTo("", port); err == nil {
 		t.Errorf("echoedTo in this namespace found connections to port %d, which are in %s", port, ns)
+	}
+	// Every thread is back: the process's own /proc/self/net is this
+	// namespace's (a listener here is found), on the main thread too.
+	l2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	if _, err := listenPort(os.Getpid()); err != nil {
+		t.Errorf("after the namespace calls: %v", err)
 	}
 }
 

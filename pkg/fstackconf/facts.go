@@ -95,7 +95,12 @@ func Gather(env *engine.Env) (*Facts, error) {
 	if err != nil {
 		return nil, err
 	}
-	if env.Spec.IPv6 {
+	switch {
+	case env.Spec.IPv6 && f.Own:
+		// The PF's IPv6 address would be the kernel's too: the same
+		// conflict (neighbour discovery) fstack_addr avoids for IPv4.
+		f.Notes = append(f.Notes, fmt.Sprintf("--ipv6 with --fstack-addr: the IPv6 keys are left out (%s's IPv6 address is the kernel's; give [port0] addr6 of F-Stack's own by hand)", f.PF))
+	case env.Spec.IPv6:
 		f.ipv6(nl, link)
 	}
 	f.vf(h, env.Spec)

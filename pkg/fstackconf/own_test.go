@@ -212,3 +212,21 @@ func TestDoctorPort0SharedOnMlx5(t *testing.T) {
 		t.Errorf("mlx5: %+v", res)
 	}
 }
+
+// --ipv6 beside --fstack-addr does not copy the PF's IPv6 address (the
+// kernel's) into [port0]: it says so instead.
+func TestOwnAddressLeavesThePFsIPv6(t *testing.T) {
+	env, nl, l := igbEnv(t, "10.0.3.15/24", "")
+	addAddr(t, nl, l, "2001:db8:3::15/64", "2001:db8:3::1")
+	env.Spec.FstackAddr, env.Spec.FstackGateway, env.Spec.IPv6 = "10.0.3.20/24", "10.0.3.1", true
+	r, err := Render(env, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := mustParse(t, r.Data).Get("port0", "addr6"); ok {
+		t.Errorf("addr6 = %q, the PF's", v)
+	}
+	if n := strings.Join(r.Notes, "\n"); !strings.Contains(n, "--ipv6 with --fstack-addr: the IPv6 keys are left out") {
+		t.Errorf("notes %q", n)
+	}
+}
