@@ -166,3 +166,42 @@ func seccompChild() {
 		}
 	}
 }
+
+// Start and Stop, with connections open and echoing, leave no descriptor
+// behind on either loop (the ring, its sockets, the listener).
+func TestKernelEngineStopLeaksNoDescriptors(t *testing.T) {
+	fds := func() int {
+		d, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skipf("needs /proc/self/fd: %v", err)
+		}
+		return len(d)
+	}
+	for _, io := range []string{IOEpoll, IOUring} {
+		before := fds()
+		for range 5 {
+			s, err := Start(Config{Engine: EngineKernel, Listen: loopback, IO: io})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var conns []net.Conn
+			for i := range 10 {
+				c, err := net.Dial("tcp", s.Addr.String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				roundTrip(t, c, randBytes(uint64(i), 2000))
+				conns = append(conns, c)
+			}
+			if _, err := s.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range conns {
+				c.Close()
+			}
+		}
+		if after := fds(); after != before {
+			t.Errorf("%s: %d descriptors open before 5 Start/Stop with 10 connections each, %d after", io, before, after)
+		}
+	}
+}
