@@ -55,6 +55,7 @@ func addCompletions(root *cobra.Command, g *globalOptions) {
 			register(c, "engine", oneOf(fixed(lab.EngineKernel, lab.EngineFstack)))
 		case "photonctl run echo":
 			register(c, "engine", oneOf(func() []string { return append([]string{dataplane.EngineAuto}, dataplane.Engines()...) }))
+			register(c, "io", oneOf(fixed(dataplane.IOAuto, dataplane.IOEpoll, dataplane.IOUring)))
 		case "photonctl bench echo":
 			register(c, "mode", oneOf(fixed(dataplane.ModePingPong, dataplane.ModeStreaming)))
 		case "photonctl rollback":

@@ -21,6 +21,7 @@ func TestRunBenchFlags(t *testing.T) {
 		{[]string{"run", "echo", "--listen", "127.0.0.1:0", "--buffer", "0"}, "--buffer"},
 		{[]string{"run", "echo", "--engine", "dpdk"}, "give auto, kernel or fstack"},
 		{[]string{"run", "echo", "--stats-interval", "-1s"}, "--stats-interval"},
+		{[]string{"run", "echo", "--io", "aio"}, "give auto, epoll or uring"},
 		{[]string{"bench", "echo"}, "--addr is required"},
 		{[]string{"bench", "echo", "--addr", "127.0.0.1"}, "--addr"},
 		{[]string{"bench", "echo", "--addr", "127.0.0.1:1", "--mode", "burst"}, "pingpong or streaming"},
@@ -65,11 +66,15 @@ func TestHelperProcess(t *testing.T) {
 // run echo in its own process, driven by bench echo, stopped by a signal:
 // it prints its counters as JSON lines, then totals, and exits 0.
 func TestRunEchoSignal(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		t.Run(sig.String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		sig syscall.Signal
+		io  string
+	}{{syscall.SIGTERM, "epoll"}, {syscall.SIGINT, "epoll"}, {syscall.SIGTERM, "uring"}, {syscall.SIGINT, "uring"}} {
+		sig := tc.sig
+		t.Run(sig.String()+"/"+tc.io, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 			cmd.Env = append(os.Environ(), "PHOTONCTL_HELPER=1",
-				"PHOTONCTL_ARGS="+strings.Join([]string{"--output", "json", "run", "echo", "--engine", "kernel", "--listen", "127.0.0.1:0", "--stats-interval", "100ms"}, "\x1f"))
+				"PHOTONCTL_ARGS="+strings.Join([]string{"--output", "json", "run", "echo", "--engine", "kernel", "--io", tc.io, "--listen", "127.0.0.1:0", "--stats-interval", "100ms"}, "\x1f"))
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -100,6 +105,12 @@ func TestRunEchoSignal(t *testing.T) {
 			}
 			if first.Type != "start" || first.Schema != 1 || first.Engine != "kernel" || first.Listen == "" {
 				t.Fatalf("first line %+v", first)
+			}
+			if first.IO != tc.io {
+				if tc.io == "uring" && first.IONote != "" {
+					t.Skipf("needs io_uring (Linux 6.0): %s", first.IONote)
+				}
+				t.Fatalf("first line says io %q, want %q: %+v", first.IO, tc.io, first)
 			}
 			r := photonctl(t, "--output", "json", "bench", "echo", "--addr", first.Listen, "--conns", "10", "--duration", "300ms", "--warmup", "100ms")
 			var br struct {

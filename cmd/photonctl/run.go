@@ -23,6 +23,7 @@ type runEchoOptions struct {
 	Conf          string
 	Listen        string
 	Buffer        int
+	IO            string
 	StatsInterval time.Duration
 	// TapBridge, for F-Stack on DPDK's tap device (the lab): the bridge the
 	// tap interface joins once F-Stack has created it.
@@ -52,13 +53,16 @@ func newRunEchoCmd(g *globalOptions, runF func(*runEchoOptions) error) *cobra.Co
 		Short: "Run the echo dataplane: read up to --buffer bytes, write them back",
 		Long: `run echo serves TCP echo from an event loop in C: it accepts, reads up to
 --buffer bytes, writes them back and counts. The kernel engine runs the loop
-on Linux sockets and epoll; the fstack engine (in a photonctl built with
+on Linux sockets, with epoll or (--io uring, Linux 6.0 or later) io_uring;
+auto is epoll. Where the kernel refuses io_uring (a seccomp filter,
+kernel.io_uring_disabled) --io uring says so and serves with epoll. The fstack engine (in a photonctl built with
 make fstack FF_PATH=...) runs it on F-Stack, configured by --conf. auto picks
 fstack where it is built in. Every --stats-interval it prints the open
 connections, messages per second and MB/s; SIGINT or SIGTERM stops it, and it
 prints the totals.`,
 		Example: `  photonctl run echo --listen 0.0.0.0:8080
   ip netns exec photon-lab-a photonctl run echo --listen 10.99.0.1:8080
+  photonctl run echo --engine kernel --io uring --listen 127.0.0.1:8080
   photonctl run echo --engine fstack --conf /etc/f-stack.conf --output json
   # F-Stack in an fstack lab (photonctl lab up --engine fstack)
   ip netns exec photon-lab-a photonctl run echo --engine fstack \
@@ -75,6 +79,7 @@ prints the totals.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Engine, "engine", dataplane.EngineAuto, "dataplane `ENGINE`: auto, fstack or kernel")
+	f.StringVar(&opts.IO, "io", dataplane.IOAuto, "kernel engine's I/O `LOOP`: auto (epoll), epoll or uring (io_uring, Linux 6.0)")
 	f.StringVar(&opts.Conf, "conf", "/etc/f-stack.conf", "F-Stack's config `FILE` (fstack engine)")
 	f.StringVar(&opts.Listen, "listen", "0.0.0.0:8080", "listen on `ADDR:PORT` (10.99.0.1:8080, [::1]:8080, localhost:8080; :8080 is 0.0.0.0:8080)")
 	f.IntVar(&opts.Buffer, "buffer", dataplane.DefaultBuffer, "read at most `BYTES` at a time and echo them")
@@ -98,10 +103,16 @@ func (o *runEchoOptions) config() (dataplane.Config, error) {
 	if err != nil {
 		return dataplane.Config{}, withCode(ExitUsage, fmt.Errorf("--engine %s: %w", o.Engine, err))
 	}
+	if _, err := dataplane.ResolveIO(o.IO); err != nil {
+		return dataplane.Config{}, withCode(ExitUsage, fmt.Errorf("--io %s: %w", o.IO, err))
+	}
+	if o.IO != "" && o.IO != dataplane.IOAuto && eng != dataplane.EngineKernel {
+		return dataplane.Config{}, usageError("--io %s is for the kernel engine; this run uses the %s engine", o.IO, eng)
+	}
 	if o.TapBridge != "" && eng != dataplane.EngineFstack {
 		return dataplane.Config{}, usageError("--tap-bridge is for the fstack engine on DPDK's tap device; this run uses the %s engine", eng)
 	}
-	return dataplane.Config{Engine: o.Engine, Listen: ap, Buffer: o.Buffer, Conf: o.Conf}, nil
+	return dataplane.Config{Engine: o.Engine, Listen: ap, Buffer: o.Buffer, Conf: o.Conf, IO: o.IO}, nil
 }
 
 // echoLine is one line of run echo's JSON output (schema 1).
@@ -109,6 +120,8 @@ type echoLine struct {
 	Schema      int     `json:"schema"`
 	Type        string  `json:"type"` // start, interval, total
 	Engine      string  `json:"engine"`
+	IO          string  `json:"io,omitempty"`      // the kernel engine's loop: epoll or uring
+	IONote      string  `json:"io_note,omitempty"` // start line: why epoll when uring was asked for
 	Listen      string  `json:"listen,omitempty"`
 	Elapsed     float64 `json:"elapsed_s"`
 	Connections uint64  `json:"connections"`
@@ -142,7 +155,7 @@ func runEcho(ctx context.Context, o *runEchoOptions) error {
 	}
 	enc := json.NewEncoder(g.Out)
 	line := func(typ string, st dataplane.Stats, d time.Duration) echoLine {
-		l := echoLine{Schema: 1, Type: typ, Engine: srv.Engine, Elapsed: d.Seconds(), Connections: st.Open, Accepted: st.Accepted,
+		l := echoLine{Schema: 1, Type: typ, Engine: srv.Engine, IO: srv.IO, Elapsed: d.Seconds(), Connections: st.Open, Accepted: st.Accepted,
 			Messages: st.Messages, BytesIn: st.BytesIn, BytesOut: st.BytesOut, ClosedErr: st.ClosedErr}
 		if d > 0 {
 			l.QPS = float64(st.Messages) / d.Seconds()
@@ -153,12 +166,20 @@ func runEcho(ctx context.Context, o *runEchoOptions) error {
 	if g.JSON() {
 		l := line("start", dataplane.Stats{}, 0)
 		l.Listen = srv.Addr.String()
+		l.IONote = srv.IONote
 		if err := enc.Encode(l); err != nil {
 			srv.Stop()
 			return err
 		}
 	} else {
-		fmt.Fprintf(g.Out, "echo: %s engine listening on %s (buffer %d B); SIGINT or SIGTERM stops it\n", srv.Engine, srv.Addr, cfg.Buffer)
+		io := ""
+		if srv.IO != "" {
+			io = ", " + srv.IO
+		}
+		fmt.Fprintf(g.Out, "echo: %s engine listening on %s (buffer %d B%s); SIGINT or SIGTERM stops it\n", srv.Engine, srv.Addr, cfg.Buffer, io)
+	}
+	if srv.IONote != "" {
+		fmt.Fprintf(g.Err, "echo: %s\n", srv.IONote)
 	}
 	var tick <-chan time.Time
 	if o.StatsInterval > 0 {

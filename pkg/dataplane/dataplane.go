@@ -40,6 +40,35 @@ type Config struct {
 	Buffer int
 	// Conf is F-Stack's config file (fstack engine only).
 	Conf string
+	// IO is how the kernel engine waits for its sockets: auto, epoll or
+	// uring (see IOAuto). Other engines ignore it.
+	IO string
+}
+
+// The kernel engine's I/O loops (Config.IO, run echo --io).
+const (
+	// IOAuto is epoll until io_uring is measured better on a quiet
+	// machine (docs/dataplane.md).
+	IOAuto  = "auto"
+	IOEpoll = "epoll"
+	// IOUring is the io_uring loop (Linux 6.0 or later). Where the
+	// kernel refuses io_uring the engine serves with epoll and says why
+	// in Server.IONote.
+	IOUring = "uring"
+)
+
+// ErrUnknownIO is returned for a Config.IO that is not auto, epoll or uring.
+var ErrUnknownIO = errors.New("unknown I/O loop")
+
+// ResolveIO turns a Config.IO (auto included) into epoll or uring.
+func ResolveIO(io string) (string, error) {
+	switch io {
+	case "", IOAuto, IOEpoll:
+		return IOEpoll, nil
+	case IOUring:
+		return IOUring, nil
+	}
+	return "", fmt.Errorf("%w %q: give auto, epoll or uring", ErrUnknownIO, io)
 }
 
 // Stats are a server's counters.
@@ -141,6 +170,11 @@ func hasEngine(name string) bool {
 type Server struct {
 	Engine string
 	Addr   netip.AddrPort
+	// IO is the kernel engine's loop, epoll or uring; empty for others.
+	IO string
+	// IONote says why the kernel engine serves with epoll when uring was
+	// asked for (io_uring_setup refused, kernel too old); else empty.
+	IONote string
 
 	b       backend
 	done    chan struct{}
@@ -168,11 +202,17 @@ func Start(cfg Config) (*Server, error) {
 	enginesMu.Lock()
 	st := starters[name]
 	enginesMu.Unlock()
+	if _, err := ResolveIO(cfg.IO); err != nil {
+		return nil, err
+	}
 	b, addr, err := st(cfg)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{Engine: name, Addr: addr, b: b, done: make(chan struct{}), started: time.Now()}
+	if k, ok := b.(*kernelLoop); ok {
+		s.IO, s.IONote = k.io, k.note
+	}
 	go func() {
 		s.err = b.run()
 		close(s.done)

@@ -27,6 +27,11 @@ typedef struct pc_echo pc_echo;
  * failed. *bound_port is the port bound (for port 0). */
 pc_echo *pc_echo_new(int family, const unsigned char *addr, unsigned int scope, int port, int buffer,
 		     int *bound_port, int *err, const char **what);
+/* pc_echo_uring makes pc_echo_run use an io_uring loop instead of epoll
+ * (Linux 6.0: multishot recv, provided buffer rings). It returns 0, or -1
+ * with *err an errno and *what the call that failed; then the epoll loop
+ * stays. Call before pc_echo_run, from any thread. */
+int pc_echo_uring(pc_echo *e, int *err, const char **what);
 /* pc_echo_run runs the loop until pc_echo_stop; it returns 0 or an errno. */
 int pc_echo_run(pc_echo *e);
 /* pc_echo_no_inq makes connections accepted from now on go without TCP_INQ

@@ -1,6 +1,6 @@
 // The kernel engine: the echo loop on Linux sockets and epoll.
 #define _GNU_SOURCE
-#include "echo.h"
+#include "echo_kernel.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,33 +22,6 @@
  * with 1 KiB; big echoes stall a client that reads message by message. */
 #define PC_GATHER (1 << 10)
 #define PC_ROUNDS 4
-
-typedef struct pc_conn {
-	int fd;
-	int inq;              /* TCP_INQ is on: each read says how many bytes are left */
-	int eof;              /* the peer closed: close once pending bytes are out */
-	uint32_t pending_off; /* unsent bytes are buf[pending_off:pending_len] */
-	uint32_t pending_len;
-	char *buf;            /* allocated only while bytes are pending */
-} pc_conn;
-
-struct pc_echo {
-	int lfd, ep, stopfd;
-	int buffer;
-	size_t stage; /* size of rbuf: reads gather here, a write echoes them */
-	int no_inq;   /* tests: behave as on a kernel without TCP_INQ */
-	char *rbuf;
-	pc_conn **conns; /* indexed by fd */
-	int nconns;
-	pc_echo_stats st;
-};
-
-/* Only the loop thread writes the counters, so a relaxed load and store is
- * enough (no locked instruction); readers load them atomically. */
-#define ADD(field, n)                                                                      \
-	__atomic_store_n(&e->st.field, __atomic_load_n(&e->st.field, __ATOMIC_RELAXED) + (uint64_t)(n), \
-			 __ATOMIC_RELAXED)
-#define SUB(field, n) ADD(field, -(uint64_t)(n))
 
 pc_echo *pc_echo_new(int family, const unsigned char *addr, unsigned int scope, int port, int buffer,
 		     int *bound_port, int *err, const char **what)
@@ -351,6 +324,8 @@ static void on_conn(pc_echo *e, pc_conn *c, uint32_t events)
 
 int pc_echo_run(pc_echo *e)
 {
+	if (e->ring)
+		return pc_uring_run(e);
 	struct epoll_event evs[PC_EVENTS];
 	for (;;) {
 		int n = epoll_wait(e->ep, evs, PC_EVENTS, -1);
@@ -399,6 +374,7 @@ void pc_echo_free(pc_echo *e)
 {
 	if (!e)
 		return;
+	pc_uring_free(e);
 	for (int fd = 0; fd < e->nconns; fd++) {
 		pc_conn *c = e->conns[fd];
 		if (c) {

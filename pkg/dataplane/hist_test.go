@@ -109,21 +109,28 @@ func BenchmarkHistogramQuantile(b *testing.B) {
 	}
 }
 
-// BenchmarkEchoPingPong drives the kernel engine with the C bench client
-// over loopback: one op is one round trip of 512 bytes on one of 50
-// connections.
+// BenchmarkEchoPingPong drives the kernel engine, on each of its loops,
+// with the C bench client over loopback: one op is one round trip of 512
+// bytes on one of 50 connections.
 func BenchmarkEchoPingPong(b *testing.B) {
-	s, err := Start(Config{Engine: EngineKernel, Listen: loopback})
-	if err != nil {
-		b.Fatal(err)
+	for _, io := range []string{IOEpoll, IOUring} {
+		b.Run(io, func(b *testing.B) {
+			s, err := Start(Config{Engine: EngineKernel, Listen: loopback, IO: io})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Stop()
+			if s.IO != io {
+				b.Skipf("needs io_uring (Linux 6.0): %s", s.IONote)
+			}
+			r, err := Bench(b.Context(), BenchConfig{Addr: s.Addr, Conns: 50, Size: 512, Duration: time.Second, Warmup: 200 * time.Millisecond})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(r.QPS, "msgs/s")
+			b.ReportMetric(r.Latency.P99, "p99-us")
+		})
 	}
-	defer s.Stop()
-	r, err := Bench(b.Context(), BenchConfig{Addr: s.Addr, Conns: 50, Size: 512, Duration: time.Second, Warmup: 200 * time.Millisecond})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(r.QPS, "msgs/s")
-	b.ReportMetric(r.Latency.P99, "p99-us")
 }
 
 // BenchmarkKernelEchoRoundTrip is one 512-byte round trip through the
