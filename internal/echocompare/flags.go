@@ -195,7 +195,7 @@ func (o *options) check() error {
 	}
 	for _, s := range o.servers {
 		switch {
-		case s == "kernel", !o.lab && (s == "gonet" || s == "gnet"), o.lab && s == "fstack":
+		case s == "kernel", !o.lab && (s == "gonet" || s == "gnet" || s == serverKernelUring), o.lab && s == "fstack":
 		case s == serverPhotonFstack && !o.lab:
 			return fmt.Errorf("-servers %s: Photon's F-Stack demo runs in the lab: add -lab", s)
 		case s == serverPhotonFstack && o.photonDemo == "":
@@ -209,7 +209,7 @@ func (o *options) check() error {
 		case o.lab:
 			return fmt.Errorf("-servers: %q does not run in the lab (kernel, fstack, %s)", s, serverPhotonFstack)
 		default:
-			return fmt.Errorf("-servers: unknown server %q (kernel, gonet, gnet, photon; fstack with -lab)", s)
+			return fmt.Errorf("-servers: unknown server %q (kernel, kernel-uring, gonet, gnet, photon; fstack with -lab)", s)
 		}
 	}
 	seen := map[string]bool{}

@@ -170,3 +170,20 @@ func TestParseFlagsErrors(t *testing.T) {
 		t.Errorf("-h: %v", err)
 	}
 }
+
+// kernel-uring is photonctl's kernel engine on its io_uring loop, outside
+// the lab only.
+func TestKernelUringServer(t *testing.T) {
+	in, err := parseFlags([]string{"-servers", "kernel,kernel-uring"}, io.Discard)
+	if err != nil || !slices.Equal(in.o.servers, []string{"kernel", "kernel-uring"}) {
+		t.Fatalf("-servers kernel,kernel-uring: %v %v", in.o.servers, err)
+	}
+	u := serverArgv(in.o, "/self", "kernel-uring", 0)
+	k := serverArgv(in.o, "/self", "kernel", 0)
+	if !slices.Contains(u, "uring") || slices.Contains(k, "uring") || !isPhotonctl("kernel-uring") {
+		t.Errorf("kernel-uring argv %q, kernel argv %q", u, k)
+	}
+	if _, err := parseFlags([]string{"-lab", "-photonctl", "x", "-servers", "kernel-uring"}, io.Discard); err == nil {
+		t.Error("kernel-uring in the lab was accepted")
+	}
+}

@@ -201,8 +201,12 @@ func serverArgv(o options, self, srv string, port int) []string {
 	if srv == "photon" {
 		return photonServerArgv(o, port)
 	}
-	if srv == "kernel" {
-		return []string{o.photonctl, "run", "echo", "--engine", "kernel", "--listen", "127.0.0.1:0", "--buffer", fmt.Sprint(o.size), "--stats-interval", "0", "--output", "json"}
+	if srv == "kernel" || srv == serverKernelUring {
+		argv := []string{o.photonctl, "run", "echo", "--engine", "kernel", "--listen", "127.0.0.1:0", "--buffer", fmt.Sprint(o.size), "--stats-interval", "0", "--output", "json"}
+		if srv == serverKernelUring {
+			argv = append(argv, "--io", "uring")
+		}
+		return argv
 	}
 	return []string{self, "-serve", srv, "-listen", "127.0.0.1:0", "-buffer", fmt.Sprint(o.size)}
 }
@@ -445,9 +449,14 @@ func serverAddr(cmd *exec.Cmd, out io.Reader, srv string) (string, error) {
 	if isPhotonctl(srv) {
 		var st struct {
 			Listen string `json:"listen"`
+			IO     string `json:"io"`
+			IONote string `json:"io_note"`
 		}
 		if err := json.Unmarshal([]byte(l), &st); err != nil || st.Listen == "" {
 			return "", fmt.Errorf("photonctl run echo said %q", l)
+		}
+		if srv == serverKernelUring && st.IO != "uring" {
+			return "", fmt.Errorf("server %s: photonctl runs its %q loop, not io_uring (%s)", srv, st.IO, st.IONote)
 		}
 		return st.Listen, nil
 	}
@@ -462,7 +471,13 @@ func serverAddr(cmd *exec.Cmd, out io.Reader, srv string) (string, error) {
 }
 
 // isPhotonctl: the servers that are photonctl run echo (JSON start line).
-func isPhotonctl(srv string) bool { return srv == "kernel" || srv == "fstack" }
+func isPhotonctl(srv string) bool {
+	return srv == "kernel" || srv == serverKernelUring || srv == "fstack"
+}
+
+// serverKernelUring is photonctl's kernel engine on its io_uring loop
+// (run echo --io uring), beside "kernel" (its epoll loop).
+const serverKernelUring = "kernel-uring"
 
 // labServer is the command line of an engine in the lab. The kernel engine
 // gets the lab address on the bridge for its run; F-Stack owns it otherwise.
