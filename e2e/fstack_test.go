@@ -95,14 +95,8 @@ func TestFstack(t *testing.T) {
 		if _, err := v.g.Must(30*time.Second, "photonctl --version"); err != nil {
 			return err
 		}
-		rep, r, err := v.setup(setupArgs)
-		if err != nil {
-			return err
-		}
-		if r.Exit != 3 || !rep.RebootRequired {
-			return fmt.Errorf("setup %s: want exit 3 (reboot, then setup again), got %s", setupArgs, r)
-		}
-		return nil
+		_, err := v.setupWants(setupArgs, 3, "before the IOMMU reboot")
+		return err
 	})
 
 	var vf string
@@ -110,18 +104,16 @@ func TestFstack(t *testing.T) {
 		if err := v.g.Reboot(6 * time.Minute); err != nil {
 			return err
 		}
-		_, r, err := v.setup(setupArgs)
+		if _, err := v.setupWants(setupArgs, 0, "after the reboot"); err != nil {
+			return err
+		}
+		out, err := v.g.Must(30*time.Second, fmt.Sprintf("sed -n 's/^PCI_SLOT_NAME=//p' /sys/class/net/%s/device/virtfn0/uevent", igb))
 		if err != nil {
 			return err
 		}
-		if r.Exit != 0 {
-			return fmt.Errorf("setup %s after the reboot: want exit 0, got %s", setupArgs, r)
-		}
-		if vf, err = v.read(fmt.Sprintf("/sys/class/net/%s/device/virtfn0/uevent | sed -n 's/^PCI_SLOT_NAME=//p'", igb)); err != nil {
+		vf = strings.TrimSpace(out)
+		if err := v.onVFIO(vf); err != nil {
 			return err
-		}
-		if drv, err := v.g.Must(30*time.Second, "basename $(readlink /sys/bus/pci/devices/"+vf+"/driver)"); err != nil || strings.TrimSpace(drv) != "vfio-pci" {
-			return fmt.Errorf("VF %s is on %q, want vfio-pci (%v)", vf, strings.TrimSpace(drv), err)
 		}
 		conf, err := v.read("/etc/f-stack.conf")
 		if err != nil {
@@ -173,8 +165,8 @@ func TestFstack(t *testing.T) {
 	})
 
 	v.phase("F6 stopped, the VF is released; a second start serves", func() error {
-		if vfDrv, err := v.g.Must(30*time.Second, "basename $(readlink /sys/bus/pci/devices/"+vf+"/driver)"); err != nil || strings.TrimSpace(vfDrv) != "vfio-pci" {
-			return fmt.Errorf("after run echo stopped, VF %s is on %q (%v)", vf, strings.TrimSpace(vfDrv), err)
+		if err := v.onVFIO(vf); err != nil {
+			return fmt.Errorf("after run echo stopped: %v", err)
 		}
 		rep, err := v.doctor("--only dpdk")
 		if err != nil {
@@ -270,6 +262,15 @@ func (v *vm) fstackEcho(wire *TapNet, fsIP string, d time.Duration) (benchResult
 		return res, fmt.Errorf("run echo on F-Stack stopped without its total (%v):\n%s", err, out)
 	}
 	return res, nil
+}
+
+// onVFIO checks that the guest's PCI device pci is bound to vfio-pci.
+func (v *vm) onVFIO(pci string) error {
+	drv, err := v.g.Must(30*time.Second, "basename $(readlink /sys/bus/pci/devices/"+pci+"/driver)")
+	if err != nil || strings.TrimSpace(drv) != "vfio-pci" {
+		return fmt.Errorf("VF %s is on %q, want vfio-pci (%v)", pci, strings.TrimSpace(drv), err)
+	}
+	return nil
 }
 
 // waitLog waits up to d for a guest file to hold want.

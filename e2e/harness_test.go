@@ -221,6 +221,20 @@ func (v *vm) setup(args string) (setupReport, Result, error) {
 	return rep, r, nil
 }
 
+// setupWants runs setup and fails unless it exits want; exit 3 (a reboot
+// is owed) must also say reboot_required in its JSON. when says where in
+// the scenario this is, for the error.
+func (v *vm) setupWants(args string, want int, when string) (setupReport, error) {
+	rep, r, err := v.setup(args)
+	if err != nil {
+		return rep, err
+	}
+	if r.Exit != want || (want == 3 && !rep.RebootRequired) {
+		return rep, fmt.Errorf("setup %s %s: want exit %d, got %s", args, when, want, r)
+	}
+	return rep, nil
+}
+
 type setupReport struct {
 	RebootRequired bool `json:"reboot_required"`
 	Steps          []struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/photonctl/photonctl/pkg/fixture"
 	"github.com/photonctl/photonctl/pkg/fstackconf"
+	"github.com/photonctl/photonctl/pkg/host"
 	"github.com/photonctl/photonctl/pkg/netnstest"
 )
 
@@ -40,26 +41,18 @@ func setupFstackOnCX4(t *testing.T) {
 		if !strings.Contains(out, "- pkt_tx_delay=100") || !strings.Contains(out, "+ pkt_tx_delay=0") {
 			t.Errorf("%s: the plan does not show the pkt_tx_delay line:\n%s", v.version, out)
 		}
-		b, err := h.ReadFile("/etc/f-stack.conf")
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := fstackconf.ParseBytes(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, kv := range [][3]string{
+		confHas(t, h, v.version, [][3]string{
 			{"dpdk", "pkt_tx_delay", "0"}, {"dpdk", v.key, "0000:03:00.0,0000:03:00.2"},
 			{"port0", "addr", "10.20.30.40"}, {"port0", "netmask", "255.255.255.0"},
 			{"port0", "broadcast", "10.20.30.255"}, {"port0", "gateway", "10.20.30.1"},
-		} {
-			if got, _ := f.Get(kv[0], kv[1]); got != kv[2] {
-				t.Errorf("%s: [%s] %s = %q, want %q", v.version, kv[0], kv[1], got, kv[2])
-			}
-		}
+		})
 		code, out, errs = runConf(t, append(args, "-o", "json")...)
 		if code != 0 || !strings.Contains(out, `"status": "ok"`) || strings.Contains(out, `"backup_id"`) {
 			t.Errorf("%s: second run is not a no-op: exit %d\n%s\n%s", v.version, code, out, errs)
+		}
+		b, err := h.ReadFile("/etc/f-stack.conf")
+		if err != nil {
+			t.Fatal(err)
 		}
 		code, out, errs = runConf(t, "--root", h.Root(), "conf", "render", "--fstack-version", v.version)
 		if code != 0 || out != string(b) || errs != "" {
@@ -107,23 +100,11 @@ func TestSetupFstackOwnAddressOnIgb(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "[port0] 10.0.3.20/24 via 10.0.3.1 (an address of its own, not enp1s0's") {
 			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 		}
-		b, err := h.ReadFile("/etc/f-stack.conf")
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := fstackconf.ParseBytes(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, kv := range [][3]string{
+		confHas(t, h, "own address", [][3]string{
 			{"dpdk", "pci_whitelist", "0000:01:10.0"}, {"dpdk", "memory", "54"},
 			{"port0", "addr", "10.0.3.20"}, {"port0", "netmask", "255.255.255.0"},
 			{"port0", "broadcast", "10.0.3.255"}, {"port0", "gateway", "10.0.3.1"},
-		} {
-			if got, _ := f.Get(kv[0], kv[1]); got != kv[2] {
-				t.Errorf("[%s] %s = %q, want %q", kv[0], kv[1], got, kv[2])
-			}
-		}
+		})
 		if code, out, errs := runConf(t, append(args, "-o", "json")...); code != 0 || !strings.Contains(out, `"status": "ok"`) {
 			t.Errorf("second run is not a no-op: exit %d\n%s\n%s", code, out, errs)
 		}
@@ -149,4 +130,23 @@ func TestSetupFstackOwnAddressOnIgb(t *testing.T) {
 			t.Errorf("--hugepages 27: exit %d\n%s\n%s", code, out, errs)
 		}
 	})
+}
+
+// confHas checks the host's /etc/f-stack.conf for each {section, key,
+// value}; what names the case in the errors.
+func confHas(t *testing.T, h *host.Host, what string, kvs [][3]string) {
+	t.Helper()
+	b, err := h.ReadFile("/etc/f-stack.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fstackconf.ParseBytes(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range kvs {
+		if got, _ := f.Get(kv[0], kv[1]); got != kv[2] {
+			t.Errorf("%s: [%s] %s = %q, want %q", what, kv[0], kv[1], got, kv[2])
+		}
+	}
 }
